@@ -1,0 +1,4 @@
+#include "ir/op_registry.h"
+namespace kiln::ir {
+void registerTensorOps(OpRegistry& reg) {}
+}  // namespace kiln::ir
