@@ -92,7 +92,31 @@ void inferNode(const OpRegistry& reg, const Node& node, std::vector<ValueInfo>& 
   }
 }
 
-void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos) {
+namespace {
+void evaluateKnown(const Node& n, std::vector<ValueInfo>& infos, const Evaluator& evaluator) {
+  std::vector<const TensorData*> ins;
+  for (const Value* in : n.inputs) {
+    if (!in) {
+      ins.push_back(nullptr);
+      continue;
+    }
+    const ValueInfo& i = infos[static_cast<size_t>(in->id)];
+    if (!i.data) return;
+    ins.push_back(i.data.get());
+  }
+  for (const Value* o : n.outputs) {
+    const ValueInfo& i = infos[static_cast<size_t>(o->id)];
+    if (i.data) return;  // the schema provided it
+    int64_t ne = numElements(i.shape);
+    if (ne < 0 || ne > kMaxInferredElements) return;
+  }
+  auto outs = evaluator(n, ins, infos);
+  for (size_t k = 0; k < outs.size() && k < n.outputs.size(); ++k)
+    infos[static_cast<size_t>(n.outputs[k]->id)].data = std::move(outs[k]);
+}
+}  // namespace
+
+void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos, const Evaluator* evaluator) {
   infos.resize(graph.values.size());
   for (const auto& v : graph.values)
     if (v->isConstant()) {
@@ -101,7 +125,17 @@ void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo
       i.shape = v->constant->shape;
       i.data = v->constant;
     }
-  for (const auto& n : graph.nodes) inferNode(reg, *n, infos);
+  for (const auto& n : graph.nodes) {
+    inferNode(reg, *n, infos);
+    if (evaluator) {
+      try {
+        evaluateKnown(*n, infos, *evaluator);
+      } catch (const Error& e) {
+        // an op without a host kernel simply stays unknown; a real failure is reported
+        if (e.code() != ErrorCode::kUNSUPPORTED_NODE) throw e.withContext("node '" + n->name + "' (" + n->op + ")");
+      }
+    }
+  }
 }
 
 void inferGraphInPlace(const OpRegistry& reg, Graph& graph) {

@@ -87,9 +87,19 @@ void registerTensorOps(OpRegistry& reg);       // shape manipulation, concat, sl
 //! the node's name and op.
 void inferNode(const OpRegistry& reg, const Node& node, std::vector<ValueInfo>& infos);
 
+//! Computes the outputs of a node whose inputs are all known (the CPU reference kernels, in practice).
+using Evaluator = std::function<std::vector<std::shared_ptr<const TensorData>>(
+    const Node&, const std::vector<const TensorData*>&, const std::vector<ValueInfo>&)>;
+
+//! Outputs up to this many elements are computed during inference when all inputs are known (this is
+//! what folds shape computations such as Shape -> Gather -> Concat -> Reshape).
+constexpr int64_t kMaxInferredElements = 4096;
+
 //! Runs inference over a whole (topologically sorted) graph. `infos` must hold an entry per value with
-//! graph inputs filled in; constants are filled from the graph.
-void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos);
+//! graph inputs filled in; constants are filled from the graph. With an evaluator, small outputs of nodes
+//! whose inputs are all known get their contents too.
+void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos,
+                const Evaluator* evaluator = nullptr);
 
 //! Runs inference over the graph and stores the result in the values (dtype, shape).
 void inferGraphInPlace(const OpRegistry& reg, Graph& graph);

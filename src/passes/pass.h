@@ -1,0 +1,40 @@
+// Graph rewrites. A pass reports whether it changed the graph; the manager runs a pass list to a fixpoint,
+// verifies the graph after each pass and puts the pass name into any error.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+#include "kiln/logger.h"
+
+namespace kiln::passes {
+
+struct PassContext {
+  Logger& logger;
+  const ir::OpRegistry& ops;
+  //! Largest constant (bytes) that constant folding may create.
+  std::size_t maxFoldBytes{std::size_t{256} << 20};
+};
+
+struct Pass {
+  const char* name;
+  bool (*run)(ir::Graph& graph, PassContext& ctx);
+};
+
+//! Runs the passes in order, repeatedly, until none changes the graph (at most `maxRounds` rounds).
+//! Returns the number of rounds. Throws kiln::Error with "pass '<name>'" in its context.
+int runToFixpoint(ir::Graph& graph, const std::vector<Pass>& passes, PassContext& ctx, int maxRounds = 16);
+
+//! Removes nodes none of whose outputs is used or exported.
+bool eliminateDeadNodes(ir::Graph& graph, PassContext& ctx);
+//! Replaces nodes whose inputs are all constant (or whose outputs' contents inference knows) by constants.
+bool foldConstants(ir::Graph& graph, PassContext& ctx);
+//! Bypasses Identity nodes (and Cast/Reshape to the same type/shape) that do not produce graph outputs.
+bool eliminateIdentities(ir::Graph& graph, PassContext& ctx);
+
+//! The default pipeline for the CPU backend.
+std::vector<Pass> defaultPasses();
+
+}  // namespace kiln::passes

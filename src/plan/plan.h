@@ -1,0 +1,63 @@
+// The plan file format.
+//
+//   [header: 64 bytes]  magic "KILNPLAN", format version, header size, total size, checksum,
+//                       kiln version (major, minor, patch), backend, section count
+//   [section table]     per section: tag, flags, offset, size (24 bytes each)
+//   [META section]      target: os, arch, CPU features the chosen kernels need, CPU name (informative)
+//   [GRPH section]      the optimized graph: values, nodes with attributes and tactics, I/O, profiles
+//   [WGHT section]      constant data, every tensor 64-byte aligned, usable in place from an mmap
+//
+// The checksum covers every byte but its own field. Loading checks, in this order: size and magic
+// (truncated / foreign), format version, checksum (damaged), kiln version, backend and target, then the
+// structured section field by field (every count and offset bounds-checked before use).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "kiln/types.h"
+
+namespace kiln::plan {
+
+constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'P', 'L', 'A', 'N'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kHeaderSize = 64;
+
+struct Profile {
+  std::map<std::string, std::array<ir::Shape, 3>> dims;  //!< input name -> min, opt, max
+};
+
+struct Target {
+  std::string os;
+  std::string arch;
+  uint64_t requiredCpuFeatures{0};
+  std::string cpuName;
+};
+
+struct PlanContents {
+  DeviceType backend{DeviceType::kCPU};
+  Target target;
+  std::unique_ptr<ir::Graph> graph;
+  std::vector<std::string> tactics;  //!< per node, in node order
+  std::vector<Profile> profiles;
+  uint64_t arenaBytes{0};            //!< activation arena at the opt shapes (informative)
+  int32_t nbThreads{0};
+};
+
+//! Serializes deterministically (same contents -> same bytes).
+std::vector<uint8_t> writePlan(const PlanContents& contents);
+
+//! Verifies and parses a plan. `data` must stay valid while `owner` lives; constants are views into it.
+//! Throws kiln::Error(kINVALID_PLAN) whose message says what is wrong: truncated, not a plan, other
+//! format version, damaged (checksum), other kiln version, other backend/target, or malformed contents.
+PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const void> owner);
+
+//! The target description of this machine for `backend`.
+Target currentTarget(uint64_t requiredCpuFeatures);
+
+}  // namespace kiln::plan

@@ -1,0 +1,71 @@
+// Internal state of Engine and ExecutionContext.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "backends/cpu/kernel.h"
+#include "ir/op_registry.h"
+#include "kiln/runtime.h"
+#include "plan/plan.h"
+
+namespace kiln::detail {
+
+struct IOTensor {
+  std::string name;
+  TensorIOMode mode{TensorIOMode::kNONE};
+  DataType dtype{DataType::kFLOAT};
+  ir::Shape shape;  //!< build-time shape, -1 for dynamic extents
+  int32_t valueId{0};
+};
+
+struct EngineImpl {
+  Logger* logger{nullptr};
+  plan::PlanContents plan;
+  std::vector<IOTensor> io;
+  std::vector<std::unique_ptr<cpu::Kernel>> kernels;  //!< per node
+  std::vector<int32_t> lastUse;                       //!< per value id: last node reading it (-1: none)
+  std::vector<std::string> layerNames;                //!< per node (for errors and profiling)
+
+  //! Index into io, or -1.
+  int findIO(const char* name) const noexcept;
+};
+
+//! Creates the kernels and I/O table of a parsed plan. Throws kiln::Error (kINVALID_PLAN for a plan whose
+//! contents kiln cannot run, naming the layer).
+std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& logger);
+
+//! Per-context state; shared with work queued on streams so that it outlives them.
+struct ContextState {
+  std::shared_ptr<const EngineImpl> engine;
+  std::vector<ir::Shape> ioShapes;  //!< inputs: as set; outputs: inferred
+  std::vector<bool> inputShapeSet;
+  std::vector<void*> ioAddress;
+  int32_t profile{0};
+  Profiler* profiler{nullptr};
+  std::string name;
+
+  bool prepared{false};
+  std::vector<ir::ValueInfo> infos;
+  std::vector<std::size_t> arenaOffset;  //!< per value, SIZE_MAX if not in the arena
+  std::vector<std::vector<cpu::TensorView>> stepIn, stepOut;
+  std::vector<std::vector<int32_t>> stepInIds, stepOutIds;
+  std::shared_ptr<ir::Blob> arena;
+  std::size_t arenaBytes{0};
+  std::shared_ptr<ir::Blob> workspace;
+  std::size_t workspaceBytes{0};
+
+  std::atomic<int> active{0};   //!< threads inside a call right now
+  std::atomic<int> pending{0};  //!< runs queued on streams, not finished
+
+  explicit ContextState(std::shared_ptr<const EngineImpl> e);
+  Logger& logger() const { return *engine->logger; }
+  //! Infers every shape from the input shapes and plans memory. Throws kiln::Error.
+  void prepare();
+  //! Runs every layer with the given I/O addresses. Throws kiln::Error naming the layer.
+  void run(const std::vector<void*>& addresses);
+};
+
+}  // namespace kiln::detail

@@ -1,0 +1,371 @@
+#include <chrono>
+#include <cstring>
+
+#include "backends/cpu/evaluate.h"
+#include "builder/memory_planner.h"
+#include "core/logging.h"
+#include "runtime/engine_impl.h"
+
+namespace kiln {
+
+namespace detail {
+
+ContextState::ContextState(std::shared_ptr<const EngineImpl> e) : engine(std::move(e)) {
+  size_t n = engine->io.size();
+  ioShapes.resize(n);
+  inputShapeSet.assign(n, false);
+  ioAddress.assign(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    const IOTensor& t = engine->io[i];
+    if (t.mode == TensorIOMode::kINPUT && ir::numElements(t.shape) >= 0) {
+      ioShapes[i] = t.shape;
+      inputShapeSet[i] = true;
+    }
+  }
+}
+
+void ContextState::prepare() {
+  if (prepared) return;
+  const ir::Graph& g = *engine->plan.graph;
+  infos.assign(g.values.size(), {});
+  for (size_t i = 0; i < engine->io.size(); ++i) {
+    const IOTensor& t = engine->io[i];
+    if (t.mode != TensorIOMode::kINPUT) continue;
+    if (!inputShapeSet[i])
+      throw Error(ErrorCode::kINVALID_STATE, "the shape of input '" + t.name + "' " + ir::shapeToString(t.shape) +
+                                                 " is dynamic and was not set (call setInputShape)");
+    auto& info = infos[static_cast<size_t>(t.valueId)];
+    info.dtype = t.dtype;
+    info.shape = ioShapes[i];
+  }
+  ir::Evaluator eval = [](const ir::Node& n, const std::vector<const ir::TensorData*>& ins,
+                          const std::vector<ir::ValueInfo>& inf) { return cpu::evaluateNode(n, ins, inf); };
+  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &eval);
+
+  std::vector<MemoryBlock> blocks;
+  std::vector<int32_t> blockValue;
+  arenaOffset.assign(g.values.size(), SIZE_MAX);
+  std::vector<bool> isIO(g.values.size(), false);
+  for (const IOTensor& t : engine->io) isIO[static_cast<size_t>(t.valueId)] = true;
+  for (const auto& v : g.values) {
+    const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
+    int64_t ne = ir::numElements(info.shape);
+    if (ne < 0)
+      throw Error(ErrorCode::kUNSUPPORTED_STATE, "the shape of '" + v->name + "' " + ir::shapeToString(info.shape) +
+                                                     " depends on data (not supported yet)");
+    if (isIO[static_cast<size_t>(v->id)] || v->isConstant() || !v->producer) continue;
+    std::size_t esz = dataTypeSize(info.dtype);
+    if (static_cast<uint64_t>(ne) > SIZE_MAX / 2 / esz)
+      throw Error(ErrorCode::kFAILED_ALLOCATION, "tensor '" + v->name + "' is too large");
+    int32_t first = v->producer->id;
+    int32_t last = std::max(first, engine->lastUse[static_cast<size_t>(v->id)]);
+    blocks.push_back({static_cast<std::size_t>(ne) * esz, first, last});
+    blockValue.push_back(v->id);
+  }
+  MemoryPlan mp = planMemory(blocks);
+  for (size_t i = 0; i < blocks.size(); ++i) arenaOffset[static_cast<size_t>(blockValue[i])] = mp.offsets[i];
+
+  // Views per step (data pointers are patched on every run).
+  size_t nSteps = g.nodes.size();
+  stepIn.assign(nSteps, {});
+  stepOut.assign(nSteps, {});
+  stepInIds.assign(nSteps, {});
+  stepOutIds.assign(nSteps, {});
+  std::size_t ws = 0;
+  auto view = [&](const ir::Value* v) {
+    cpu::TensorView t;
+    if (!v) return t;
+    const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
+    t.dtype = info.dtype;
+    t.shape = info.shape;
+    t.numel = ir::numElements(info.shape);
+    t.present = true;
+    return t;
+  };
+  for (size_t s = 0; s < nSteps; ++s) {
+    const ir::Node& n = *g.nodes[s];
+    for (const ir::Value* v : n.inputs) {
+      stepIn[s].push_back(view(v));
+      stepInIds[s].push_back(v ? v->id : -1);
+    }
+    for (const ir::Value* v : n.outputs) {
+      stepOut[s].push_back(view(v));
+      stepOutIds[s].push_back(v->id);
+    }
+    ws = std::max(ws, engine->kernels[s]->workspaceSize(stepIn[s], stepOut[s]));
+  }
+  if (!arena || arenaBytes < mp.totalBytes) {
+    arena = mp.totalBytes ? ir::Blob::allocate(mp.totalBytes) : nullptr;
+  }
+  arenaBytes = mp.totalBytes;
+  if (!workspace || workspaceBytes < ws) workspace = ws ? ir::Blob::allocate(ws) : nullptr;
+  workspaceBytes = ws;
+  for (size_t i = 0; i < engine->io.size(); ++i)
+    if (engine->io[i].mode == TensorIOMode::kOUTPUT)
+      ioShapes[i] = infos[static_cast<size_t>(engine->io[i].valueId)].shape;
+  prepared = true;
+}
+
+void ContextState::run(const std::vector<void*>& addresses) {
+  const ir::Graph& g = *engine->plan.graph;
+  std::vector<void*> ptr(g.values.size(), nullptr);
+  auto* base = arena ? static_cast<std::byte*>(arena->mutableData()) : nullptr;
+  for (const auto& v : g.values) {
+    size_t id = static_cast<size_t>(v->id);
+    if (v->isConstant())
+      ptr[id] = const_cast<void*>(v->constant->raw());
+    else if (arenaOffset[id] != SIZE_MAX)
+      ptr[id] = base + arenaOffset[id];
+  }
+  for (size_t i = 0; i < engine->io.size(); ++i) ptr[static_cast<size_t>(engine->io[i].valueId)] = addresses[i];
+  cpu::KernelContext kc;
+  kc.workspace = workspace ? workspace->mutableData() : nullptr;
+  kc.workspaceBytes = workspaceBytes;
+  for (size_t s = 0; s < stepIn.size(); ++s) {
+    for (size_t k = 0; k < stepIn[s].size(); ++k)
+      if (stepInIds[s][k] >= 0) stepIn[s][k].data = ptr[static_cast<size_t>(stepInIds[s][k])];
+    for (size_t k = 0; k < stepOut[s].size(); ++k) stepOut[s][k].data = ptr[static_cast<size_t>(stepOutIds[s][k])];
+    kc.inputs = stepIn[s];
+    kc.outputs = stepOut[s];
+    auto t0 = profiler ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
+    try {
+      engine->kernels[s]->run(kc);
+    } catch (const Error& e) {
+      throw e.withContext("layer '" + engine->layerNames[s] + "' (" + g.nodes[s]->op + ")");
+    } catch (const std::exception& e) {
+      throw Error(ErrorCode::kFAILED_EXECUTION, e.what())
+          .withContext("layer '" + engine->layerNames[s] + "' (" + g.nodes[s]->op + ")");
+    }
+    if (profiler) {
+      float ms = std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      profiler->reportLayerTime(engine->layerNames[s].c_str(), ms);
+    }
+  }
+}
+
+}  // namespace detail
+
+// ---------------------------------------------------------------------------------------------------------
+
+struct detail::ContextImpl {
+  std::shared_ptr<ContextState> state;
+};
+
+namespace {
+
+//! Refuses concurrent use of one context from several threads.
+class UseGuard {
+ public:
+  explicit UseGuard(detail::ContextState& s) : s_(s), ok_(s.active.fetch_add(1) == 0) {
+    if (!ok_)
+      report(s.logger(), Severity::kERROR,
+             "ExecutionContext '" + s.name + "' is in use by another thread; one context serves one thread at a time");
+  }
+  ~UseGuard() { s_.active.fetch_sub(1); }
+  bool ok() const { return ok_; }
+
+ private:
+  detail::ContextState& s_;
+  bool ok_;
+};
+
+bool refuseIfPending(detail::ContextState& s, const char* what) {
+  if (s.pending.load() == 0) return false;
+  report(s.logger(), Severity::kERROR,
+         std::string(what) + ": ExecutionContext '" + s.name + "' has work queued on a stream (synchronize it first)");
+  return true;
+}
+
+template <class F>
+bool guarded(detail::ContextState& s, const char* what, F&& f) noexcept {
+  try {
+    return f();
+  } catch (const Error& e) {
+    report(s.logger(), Severity::kERROR, std::string(what) + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    report(s.logger(), Severity::kERROR, std::string(what) + ": out of memory");
+  } catch (const std::exception& e) {
+    report(s.logger(), Severity::kERROR, std::string(what) + ": " + e.what());
+  }
+  return false;
+}
+
+}  // namespace
+
+ExecutionContext::ExecutionContext(const Engine& engine, std::unique_ptr<detail::ContextImpl> impl)
+    : engine_(engine), impl_(std::move(impl)) {}
+
+ExecutionContext::~ExecutionContext() = default;
+
+bool ExecutionContext::setInputShape(const char* name, const Dims& dims) noexcept {
+  auto& s = *impl_->state;
+  UseGuard g(s);
+  if (!g.ok()) return false;
+  return guarded(s, "setInputShape", [&] {
+    int idx = s.engine->findIO(name);
+    if (idx < 0 || s.engine->io[static_cast<size_t>(idx)].mode != TensorIOMode::kINPUT)
+      throw Error(ErrorCode::kINVALID_ARGUMENT, std::string("'") + (name ? name : "(null)") + "' is not an input of the engine");
+    const detail::IOTensor& t = s.engine->io[static_cast<size_t>(idx)];
+    if (dims.nbDims < 0 || static_cast<size_t>(dims.nbDims) != t.shape.size())
+      throw Error(ErrorCode::kINVALID_ARGUMENT, "input '" + t.name + "' has rank " + std::to_string(t.shape.size()) +
+                                                    ", got " + toString(dims));
+    ir::Shape shape(dims.d, dims.d + dims.nbDims);
+    const plan::Profile* prof = nullptr;
+    if (!s.engine->plan.profiles.empty()) prof = &s.engine->plan.profiles.at(static_cast<size_t>(s.profile));
+    for (size_t i = 0; i < shape.size(); ++i) {
+      if (t.shape[i] >= 0 && shape[i] != t.shape[i])
+        throw Error(ErrorCode::kINVALID_ARGUMENT, "input '" + t.name + "': dimension " + std::to_string(i) + " is fixed at " +
+                                                      std::to_string(t.shape[i]) + ", got " + toString(dims));
+    }
+    if (prof) {
+      auto it = prof->dims.find(t.name);
+      if (it != prof->dims.end()) {
+        const auto& mmo = it->second;
+        for (size_t i = 0; i < shape.size(); ++i)
+          if (shape[i] < mmo[0][i] || shape[i] > mmo[2][i])
+            throw Error(ErrorCode::kINVALID_ARGUMENT, "input '" + t.name + "' shape " + toString(dims) +
+                                                          " is outside the optimization profile (min " +
+                                                          ir::shapeToString(mmo[0]) + ", max " + ir::shapeToString(mmo[2]) + ")");
+      }
+    }
+    if (s.inputShapeSet[static_cast<size_t>(idx)] && s.ioShapes[static_cast<size_t>(idx)] == shape) return true;
+    if (refuseIfPending(s, "setInputShape")) return false;
+    s.ioShapes[static_cast<size_t>(idx)] = shape;
+    s.inputShapeSet[static_cast<size_t>(idx)] = true;
+    s.prepared = false;
+    return true;
+  });
+}
+
+Dims ExecutionContext::getTensorShape(const char* name) const noexcept {
+  auto& s = *impl_->state;
+  Dims bad{-1, {}};
+  int idx = s.engine->findIO(name);
+  if (idx < 0) return bad;
+  if (s.engine->io[static_cast<size_t>(idx)].mode == TensorIOMode::kINPUT) {
+    if (!s.inputShapeSet[static_cast<size_t>(idx)]) return bad;
+    return ir::dimsFromShape(s.ioShapes[static_cast<size_t>(idx)]);
+  }
+  UseGuard g(s);
+  if (!g.ok()) return bad;
+  bool ok = guarded(s, "getTensorShape", [&] {
+    if (!s.prepared && s.pending.load() == 0) s.prepare();
+    return s.prepared;
+  });
+  if (!ok) return bad;
+  return ir::dimsFromShape(s.ioShapes[static_cast<size_t>(idx)]);
+}
+
+bool ExecutionContext::allInputDimensionsSpecified() const noexcept {
+  auto& s = *impl_->state;
+  for (size_t i = 0; i < s.engine->io.size(); ++i)
+    if (s.engine->io[i].mode == TensorIOMode::kINPUT && !s.inputShapeSet[i]) return false;
+  return true;
+}
+
+bool ExecutionContext::setTensorAddress(const char* name, void* data) noexcept {
+  auto& s = *impl_->state;
+  int idx = s.engine->findIO(name);
+  if (idx < 0) {
+    report(s.logger(), Severity::kERROR, std::string("setTensorAddress: '") + (name ? name : "(null)") + "' is not an I/O tensor of the engine");
+    return false;
+  }
+  if (!data) {
+    report(s.logger(), Severity::kERROR, std::string("setTensorAddress: null address for '") + name + "'");
+    return false;
+  }
+  UseGuard g(s);
+  if (!g.ok()) return false;
+  s.ioAddress[static_cast<size_t>(idx)] = data;
+  return true;
+}
+
+bool ExecutionContext::setInputTensorAddress(const char* name, const void* data) noexcept {
+  return setTensorAddress(name, const_cast<void*>(data));
+}
+
+void* ExecutionContext::getTensorAddress(const char* name) const noexcept {
+  auto& s = *impl_->state;
+  int idx = s.engine->findIO(name);
+  return idx < 0 ? nullptr : s.ioAddress[static_cast<size_t>(idx)];
+}
+
+namespace {
+bool checkReady(detail::ContextState& s) {
+  for (size_t i = 0; i < s.engine->io.size(); ++i) {
+    const detail::IOTensor& t = s.engine->io[i];
+    if (!s.ioAddress[i] && ir::numElements(s.ioShapes[i]) != 0)
+      throw Error(ErrorCode::kINVALID_STATE, "no address set for " +
+                                                 std::string(t.mode == TensorIOMode::kINPUT ? "input" : "output") + " '" +
+                                                 t.name + "' (call setTensorAddress)");
+  }
+  return true;
+}
+}  // namespace
+
+bool ExecutionContext::execute() noexcept {
+  auto& s = *impl_->state;
+  UseGuard g(s);
+  if (!g.ok()) return false;
+  if (refuseIfPending(s, "execute")) return false;
+  return guarded(s, "execute", [&] {
+    s.prepare();
+    checkReady(s);
+    s.run(s.ioAddress);
+    return true;
+  });
+}
+
+bool ExecutionContext::enqueue(Stream& stream) noexcept {
+  auto& s = *impl_->state;
+  UseGuard g(s);
+  if (!g.ok()) return false;
+  bool ok = guarded(s, "enqueue", [&] {
+    if (s.pending.load() == 0) s.prepare();
+    if (!s.prepared) throw Error(ErrorCode::kINVALID_STATE, "shapes changed while work is queued");
+    checkReady(s);
+    return true;
+  });
+  if (!ok) return false;
+  std::shared_ptr<detail::ContextState> state = impl_->state;
+  std::vector<void*> addresses = s.ioAddress;
+  s.pending.fetch_add(1);
+  stream.enqueueHost([state, addresses]() {
+    bool ran = guarded(*state, "enqueue (on the stream)", [&] {
+      state->run(addresses);
+      return true;
+    });
+    state->pending.fetch_sub(1);
+    return ran;
+  });
+  return true;
+}
+
+bool ExecutionContext::executeV2(void* const* bindings) noexcept {
+  auto& s = *impl_->state;
+  if (!bindings) {
+    report(s.logger(), Severity::kERROR, "executeV2: bindings is null");
+    return false;
+  }
+  for (size_t i = 0; i < s.engine->io.size(); ++i)
+    if (!setTensorAddress(s.engine->io[i].name.c_str(), bindings[i])) return false;
+  return execute();
+}
+
+void ExecutionContext::setProfiler(Profiler* profiler) noexcept { impl_->state->profiler = profiler; }
+Profiler* ExecutionContext::getProfiler() const noexcept { return impl_->state->profiler; }
+void ExecutionContext::setName(const char* name) { impl_->state->name = name ? name : ""; }
+const char* ExecutionContext::getName() const noexcept { return impl_->state->name.c_str(); }
+
+std::unique_ptr<ExecutionContext> Engine::createExecutionContext() noexcept {
+  try {
+    auto impl = std::make_unique<detail::ContextImpl>();
+    impl->state = std::make_shared<detail::ContextState>(impl_);
+    return std::make_unique<ExecutionContext>(*this, std::move(impl));
+  } catch (const std::exception& e) {
+    report(*impl_->logger, Severity::kERROR, std::string("createExecutionContext: ") + e.what());
+    return nullptr;
+  }
+}
+
+}  // namespace kiln

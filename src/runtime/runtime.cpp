@@ -1,0 +1,88 @@
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+
+#include "core/logging.h"
+#include "runtime/engine_impl.h"
+
+namespace kiln {
+
+Runtime::Runtime(Logger& logger) : logger_(logger) {}
+Runtime::~Runtime() = default;
+
+std::unique_ptr<Runtime> createRuntime(Logger& logger) { return std::make_unique<Runtime>(logger); }
+
+namespace {
+std::unique_ptr<Engine> load(const void* data, std::size_t size, std::shared_ptr<const void> owner, Logger& logger,
+                             const std::string& what) noexcept {
+  try {
+    plan::PlanContents c = plan::readPlan(data, size, std::move(owner));
+    return std::make_unique<Engine>(detail::makeEngine(std::move(c), logger));
+  } catch (const Error& e) {
+    report(logger, Severity::kERROR, "cannot load " + what + ": " + e.what());
+  } catch (const std::bad_alloc&) {
+    report(logger, Severity::kERROR, "cannot load " + what + ": out of memory");
+  } catch (const std::exception& e) {
+    report(logger, Severity::kERROR, "cannot load " + what + ": " + e.what());
+  }
+  return nullptr;
+}
+}  // namespace
+
+std::unique_ptr<Engine> Runtime::deserializeEngine(const void* data, std::size_t size) noexcept {
+  if (!data) {
+    report(logger_, Severity::kERROR, "deserializeEngine: null plan pointer");
+    return nullptr;
+  }
+  // Copy into 64-byte-aligned memory so that the weights can be used in place.
+  std::size_t rounded = (std::max<std::size_t>(size, 1) + 63) / 64 * 64;
+  void* copy = std::aligned_alloc(64, rounded);
+  if (!copy) {
+    report(logger_, Severity::kERROR, "deserializeEngine: cannot allocate " + std::to_string(size) + " bytes");
+    return nullptr;
+  }
+  std::memcpy(copy, data, size);
+  std::shared_ptr<const void> owner(copy, [](const void* p) { std::free(const_cast<void*>(p)); });
+  return load(copy, size, owner, logger_, "plan");
+}
+
+std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noexcept {
+  if (!path) {
+    report(logger_, Severity::kERROR, "deserializeEngineFromFile: null path");
+    return nullptr;
+  }
+  std::string what = std::string("plan '") + path + "'";
+  int fd = ::open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    report(logger_, Severity::kERROR, "cannot open " + what + ": " + std::strerror(errno));
+    return nullptr;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    report(logger_, Severity::kERROR, "cannot load " + what + ": not a regular file");
+    return nullptr;
+  }
+  std::size_t size = static_cast<std::size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    report(logger_, Severity::kERROR, "cannot load " + what + ": the file is empty");
+    return nullptr;
+  }
+  // MAP_PRIVATE: a file replaced or truncated by someone else later does not change what we read
+  // (pages already read stay; see docs/security.md for the remaining SIGBUS risk of truncation).
+  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  ::close(fd);
+  if (p == MAP_FAILED) {
+    report(logger_, Severity::kERROR, "cannot map " + what + ": " + std::strerror(errno));
+    return nullptr;
+  }
+  std::shared_ptr<const void> owner(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  return load(p, size, owner, logger_, what);
+}
+
+}  // namespace kiln
