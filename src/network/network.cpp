@@ -124,18 +124,21 @@ bool NetworkImpl::inferShapes() const {
   // Layers may have been added in any order relative to setInput() calls; sort a copy of the order.
   std::vector<ir::Node*> order;
   for (auto& n : g.nodes) order.push_back(n.get());
+  bool sorted = true;
   try {
     g.topologicalSort();
     order.clear();
     for (auto& n : g.nodes) order.push_back(n.get());
   } catch (const Error& e) {
     firstError = e.what();
+    sorted = false;
   }
   for (ir::Node* n : order) {
     bool inputsOk = true;
     for (const ir::Value* in : n->inputs)
       if (in && invalid_.count(in)) inputsOk = false;
-    if (inputsOk && firstError.empty()) {
+    // a failing layer invalidates what depends on it, not unrelated layers
+    if (inputsOk && sorted) {
       try {
         ir::inferNode(reg, *n, infos);
         for (ir::Value* o : n->outputs) {

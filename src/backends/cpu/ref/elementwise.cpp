@@ -1,7 +1,9 @@
-// Reference CPU kernels of the elementwise family.
+// Reference CPU kernels of the elementwise family. The kernels live in ref/elementwise_*.cpp (private
+// helpers and the broadcasting loop in ref/elementwise_impl.h); this file registers them all.
 #include <cstring>
 
 #include "backends/cpu/kernel.h"
+#include "backends/cpu/ref/elementwise_impl.h"
 
 namespace kiln::cpu {
 namespace {
@@ -18,6 +20,12 @@ class IdentityKernel : public Kernel {
 
 }  // namespace
 
-void registerElementwiseKernels(KernelRegistry& reg) { reg.add("Identity", refTactic<IdentityKernel>()); }
+void registerElementwiseKernels(KernelRegistry& reg) {
+  reg.add("Identity", refTactic<IdentityKernel>());
+  ew::registerActivationKernels(reg);
+  ew::registerUnaryKernels(reg);
+  ew::registerBinaryKernels(reg);
+  ew::registerCastWhereKernels(reg);
+}
 
 }  // namespace kiln::cpu

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Creates .venv with the Python packages kiln's scripts and tests use (onnx, numpy). Idempotent.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv python3-pip
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -c "import onnx, numpy" 2>/dev/null || .venv/bin/python -m pip install -q onnx numpy
