@@ -7,6 +7,8 @@ command -v ninja >/dev/null || need+=(ninja-build)
 command -v g++ >/dev/null || need+=(g++)
 [ -f /usr/include/gtest/gtest.h ] || need+=(libgtest-dev)
 command -v python3 >/dev/null || need+=(python3 python3-pip python3-venv)
+# ONNX's own test models (the reader parses every one of them; the conformance suite runs them)
+dpkg -s libonnx-testdata >/dev/null 2>&1 || need+=(libonnx-testdata)
 if [ ${#need[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -263,5 +263,34 @@ TEST(NnLayersTest, Normalization) {
   EXPECT_EQ(n->getOutput(0)->getDimensions().nbDims, 4);
 }
 
+
+TEST(NnLayersTest, DynamicShapesPropagate) {
+  Logger logger;
+  NetworkDefinition net(logger);
+  Tensor* in = net.addInput("x", DataType::kFLOAT, dims({-1, 4, -1, 8}));
+  ConvolutionLayer* c = net.addConvolutionNd(*in, 2, dims({3, 3}), w(std::vector<float>(2 * 4 * 9, 1.f)), Weights{});
+  EXPECT_EQ(str(c->getOutput(0)->getDimensions()), "[-1,2,-1,6]");
+  c->setPaddingMode(PaddingMode::kSAME_UPPER);
+  EXPECT_EQ(str(c->getOutput(0)->getDimensions()), "[-1,2,-1,8]");
+  PoolingLayer* p = net.addPoolingNd(*c->getOutput(0), PoolingType::kAVERAGE, dims({2, 2}));
+  p->setStrideNd(dims({2, 2}));
+  EXPECT_EQ(str(p->getOutput(0)->getDimensions()), "[-1,2,-1,4]");
+  ReduceLayer* r = net.addReduce(*p->getOutput(0), ReduceOperation::kSUM, 0b1010, true);
+  EXPECT_EQ(str(r->getOutput(0)->getDimensions()), "[-1,1,-1,1]");
+  SoftMaxLayer* s = net.addSoftMax(*r->getOutput(0));
+  EXPECT_EQ(str(s->getOutput(0)->getDimensions()), "[-1,1,-1,1]");
+  Tensor* a = net.addInput("a", DataType::kFLOAT, dims({-1, 3, 4}));
+  Tensor* b = net.addInput("b", DataType::kFLOAT, dims({4, -1}));
+  MatrixMultiplyLayer* m = net.addMatrixMultiply(*a, MatrixOperation::kNONE, *b, MatrixOperation::kNONE);
+  EXPECT_EQ(str(m->getOutput(0)->getDimensions()), "[-1,3,-1]");
+  Tensor* sc = net.addInput("s", DataType::kFLOAT, dims({1, 4, 1, 1}));
+  NormalizationLayer* n = net.addNormalization(*in, *sc, *sc, 0b1100);
+  n->setNbGroups(2);
+  EXPECT_EQ(str(n->getOutput(0)->getDimensions()), "[-1,4,-1,8]");
+  DeconvolutionLayer* d = net.addDeconvolutionNd(*in, 3, dims({2, 2}), w(std::vector<float>(4 * 3 * 4, 1.f)), Weights{});
+  d->setStrideNd(dims({2, 2}));
+  EXPECT_EQ(str(d->getOutput(0)->getDimensions()), "[-1,3,-1,16]");
+}
+
 }  // namespace
 }  // namespace kiln::test

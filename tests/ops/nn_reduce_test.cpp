@@ -2,6 +2,7 @@
 // hand-checked values, naive comparisons over shapes/axes/keepdims, empty reductions, dtypes and errors.
 #include <random>
 
+#include "ir/op_registry.h"
 #include "test_util.h"
 
 namespace kiln::test {
@@ -230,6 +231,29 @@ TEST(ArgOp, HandCheckedAndNaive) {
   ax1.setInt("axis", 1);
   auto z = runOp("ArgMax", ax1, {randomTensor({0, 2}, 1)});
   EXPECT_EQ(ir::shapeToString(z[0]->shape), "[0,1]");
+}
+
+
+TEST(ReduceOp, InferenceWithUnknownAxesOrDims) {
+  ir::Graph g;
+  ir::Value* x = g.addValue("x", DataType::kFLOAT, {2, -1, 4});
+  ir::Value* a = g.addValue("a", DataType::kINT64, {1});
+  g.inputs = {x, a};
+  ir::Node* n = g.addNode("ReduceSum", "r", {x, a}, 1);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  EXPECT_EQ(ir::shapeToString(n->outputs[0]->shape), "[?,?,?]");
+  n->attrs.setInt("keepdims", 0);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  EXPECT_EQ(ir::shapeToString(n->outputs[0]->shape), "[?,?]");
+  ir::Value* c = g.addConstant("c", ir::makeInt64Tensor({-1}, {1}));
+  n->inputs[1] = c;
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  EXPECT_EQ(ir::shapeToString(n->outputs[0]->shape), "[2,?]");
+  ir::Node* am = g.addNode("ArgMax", "am", {x}, 1);
+  am->attrs.setInt("axis", 1);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  EXPECT_EQ(ir::shapeToString(am->outputs[0]->shape), "[2,1,4]");
+  EXPECT_EQ(am->outputs[0]->dtype, DataType::kINT64);
 }
 
 }  // namespace

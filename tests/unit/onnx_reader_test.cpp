@@ -957,7 +957,7 @@ TEST(OnnxReader, EmptyAndUnknownOnly) {
 // ONNX's own test models, when the Debian package libonnx-testdata (or an onnx checkout) is installed.
 
 TEST(OnnxReader, OnnxTestDataModels) {
-  std::vector<std::string> roots = {"/usr/share/onnx", "/usr/share/libonnx-testdata",
+  std::vector<std::string> roots = {"/usr/include/onnx/backend/test/data", "/usr/share/onnx", "/usr/share/libonnx-testdata",
                                     "/usr/lib/python3/dist-packages/onnx/backend/test/data"};
   std::vector<std::string> models;
   for (const auto& root : roots) {

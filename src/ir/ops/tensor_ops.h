@@ -1,0 +1,127 @@
+// Private helpers of the tensor op family, shared by the schemas (src/ir/ops/tensor_*.cpp) and the
+// reference kernels (src/backends/cpu/ref/tensor_*.cpp) so that inference and execution agree exactly.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "ir/graph.h"
+#include "ir/op_registry.h"
+
+namespace kiln::ir::tensor_ops {
+
+void registerShapeOps(OpRegistry& reg);   // tensor_shape.cpp
+void registerSliceOps(OpRegistry& reg);   // tensor_slice.cpp
+void registerGatherOps(OpRegistry& reg);  // tensor_gather.cpp
+void registerResizeOps(OpRegistry& reg);  // tensor_gather.cpp (end of file)
+
+//! Sets the outputs and, when every present input's contents are known, every output shape is known and
+//! the outputs are small, evaluates the node with its reference kernel and sets the outputs' contents
+//! (this is what folds Shape->Gather->Concat->Reshape chains during inference).
+void setOutputsAndFold(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs,
+                       int64_t maxElements = 4096);
+
+inline bool allKnown(const Shape& s) {
+  for (int64_t d : s)
+    if (d < 0) return false;
+  return true;
+}
+
+[[noreturn]] void throwInvalid(const std::string& msg);
+
+// ---- Slice (ONNX) ------------------------------------------------------------------------------------
+struct SliceAxis {
+  int64_t start{0};
+  int64_t step{1};
+  int64_t length{0};
+};
+
+//! Normalized start/step/length for one axis of extent `dim` (ONNX clamping rules). step != 0.
+inline SliceAxis normalizeSlice(int64_t start, int64_t end, int64_t step, int64_t dim) {
+  SliceAxis r;
+  r.step = step;
+  if (dim <= 0) return r;  // nothing to slice (also avoids clamping to an empty range)
+  if (start < 0) start += dim;  // INT64_MIN + dim does not overflow (dim >= 0)
+  if (end < 0) end += dim;
+  if (step > 0) {
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    r.length = end > start ? (end - start - 1) / step + 1 : 0;  // no overflow for huge steps
+  } else {
+    start = std::clamp<int64_t>(start, 0, dim - 1);
+    end = std::clamp<int64_t>(end, -1, dim - 1);
+    int64_t s = step == std::numeric_limits<int64_t>::min() ? std::numeric_limits<int64_t>::max() : -step;
+    r.length = start > end ? (start - end - 1) / s + 1 : 0;
+  }
+  r.start = r.length > 0 ? start : 0;
+  return r;
+}
+
+//! Per-axis slice parameters for all `rank` dims (unsliced dims: start 0, step 1, full length).
+//! `dims` may contain -1 (then that length is -1). Throws kiln::Error on bad arguments.
+std::vector<SliceAxis> sliceParams(const Shape& dims, const std::vector<int64_t>& starts,
+                                   const std::vector<int64_t>& ends, const std::vector<int64_t>* axes,
+                                   const std::vector<int64_t>* steps);
+
+// ---- Reshape -----------------------------------------------------------------------------------------
+//! Output shape of Reshape(input, spec) (ONNX rules; -1 where unknown). Throws kiln::Error.
+Shape reshapeShape(const Shape& in, const std::vector<int64_t>& spec, bool allowZero);
+
+// ---- Resize ------------------------------------------------------------------------------------------
+enum class CoordMode { kHALF_PIXEL, kHALF_PIXEL_SYMMETRIC, kPYTORCH_HALF_PIXEL, kALIGN_CORNERS, kASYMMETRIC, kTF_CROP_AND_RESIZE };
+enum class NearestMode { kROUND_PREFER_FLOOR, kROUND_PREFER_CEIL, kFLOOR, kCEIL };
+CoordMode parseCoordMode(const std::string& s);
+NearestMode parseNearestMode(const std::string& s);
+
+//! The original coordinate of output coordinate x along one axis (ONNX Resize formulas).
+inline double resizeCoordinate(CoordMode m, double x, double scale, int64_t inLen, int64_t outLen, double roiStart,
+                               double roiEnd) {
+  switch (m) {
+    case CoordMode::kHALF_PIXEL: return (x + 0.5) / scale - 0.5;
+    case CoordMode::kHALF_PIXEL_SYMMETRIC: {
+      double adjustment = static_cast<double>(outLen) / (scale * static_cast<double>(inLen));
+      double center = static_cast<double>(inLen) / 2.0;
+      double offset = center * (1.0 - adjustment);
+      return offset + (x + 0.5) / scale - 0.5;
+    }
+    case CoordMode::kPYTORCH_HALF_PIXEL: return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0.0;
+    case CoordMode::kALIGN_CORNERS:
+      return outLen == 1 ? 0.0 : x * static_cast<double>(inLen - 1) / static_cast<double>(outLen - 1);
+    case CoordMode::kASYMMETRIC: return x / scale;
+    case CoordMode::kTF_CROP_AND_RESIZE:
+      if (outLen > 1)
+        return roiStart * static_cast<double>(inLen - 1) +
+               x * (roiEnd - roiStart) * static_cast<double>(inLen - 1) / static_cast<double>(outLen - 1);
+      return 0.5 * (roiStart + roiEnd) * static_cast<double>(inLen - 1);
+  }
+  return x;
+}
+
+inline int64_t nearestIndex(NearestMode m, double x) {
+  double f = std::floor(x);
+  switch (m) {
+    case NearestMode::kROUND_PREFER_FLOOR: return static_cast<int64_t>(x - f == 0.5 ? f : std::round(x));
+    case NearestMode::kROUND_PREFER_CEIL: return static_cast<int64_t>(x - f == 0.5 ? f + 1 : std::round(x));
+    case NearestMode::kFLOOR: return static_cast<int64_t>(f);
+    case NearestMode::kCEIL: return static_cast<int64_t>(std::ceil(x));
+  }
+  return 0;
+}
+
+//! Resolved per-dim resize parameters: output extent, scale and roi per dim of the input.
+struct ResizePlan {
+  Shape outShape;
+  std::vector<double> scales;
+  std::vector<double> roiStart, roiEnd;
+};
+
+//! Computes the plan from the attributes and the (optional) roi/scales/sizes contents. `in` must be
+//! fully known when `sizes`/`scales` are used for extents (unknown extents give -1).
+ResizePlan resizePlan(const Attributes& attrs, const Shape& in, const std::vector<double>* roi,
+                      const std::vector<double>* scales, const std::vector<int64_t>* sizes);
+
+}  // namespace kiln::ir::tensor_ops
