@@ -2,7 +2,7 @@
 //
 // Operations are named like ONNX operators where ONNX has one ("Conv", "Relu", "Gather"), with ONNX's
 // newest semantics and attribute names, normalized so that every attribute a kernel needs is explicit
-// (e.g. Conv always has "pads" of length 2*spatial, never "auto_pad"). Operations that ONNX lacks have
+// (e.g. Conv keeps ONNX's auto_pad, resolved from the actual input shape). Operations that ONNX lacks have
 // kiln names (documented in docs/ir.md). Shapes use -1 for an extent unknown until run time.
 #pragma once
 
