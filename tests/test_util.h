@@ -91,4 +91,71 @@ inline void expectCloseValues(const ir::TensorData& actual, const std::vector<fl
   }
 }
 
+//! Every element as double (any type).
+inline std::vector<double> asDoubles(const ir::TensorData& t) {
+  std::vector<double> v(static_cast<size_t>(t.numel()));
+  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
+  return v;
+}
+
+inline std::vector<bool> boolValues(const ir::TensorData& t) {
+  std::vector<bool> v;
+  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as<uint8_t>()[i] != 0);
+  return v;
+}
+
+//! A tensor of any type from doubles (float16/bfloat16 round to nearest even; ints truncate).
+inline TensorPtr makeTyped(DataType dt, const ir::Shape& shape, const std::vector<double>& v) {
+  void* out = nullptr;
+  auto t = ir::makeTensor(dt, shape, &out);
+  dispatchType(dt, [&](auto tag) {
+    using T = decltype(tag);
+    for (size_t i = 0; i < v.size(); ++i) {
+      if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
+        static_cast<T*>(out)[i] = T(static_cast<float>(v[i]));
+      else if constexpr (std::is_same_v<T, bool>)
+        static_cast<uint8_t*>(out)[i] = v[i] != 0;
+      else
+        static_cast<T*>(out)[i] = static_cast<T>(v[i]);
+    }
+  });
+  return t;
+}
+
+//! Expects the shape and |got - exp| <= tol * (1 + |exp|) everywhere (NaN matches NaN).
+inline void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
+  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
+  ASSERT_EQ(got.numel(), static_cast<int64_t>(exp.size()));
+  int bad = 0;
+  for (size_t i = 0; i < exp.size(); ++i) {
+    double a = got.floatAt(static_cast<int64_t>(i));
+    bool ok = (std::isnan(a) && std::isnan(exp[i])) || a == exp[i] || std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]));
+    if (!ok && bad++ < 5) ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
+  }
+  EXPECT_EQ(bad, 0);
+}
+
+//! Coordinates of row-major linear index `lin` in `shape`, and back.
+inline std::vector<int64_t> coords(int64_t lin, const ir::Shape& shape) {
+  std::vector<int64_t> c(shape.size());
+  for (size_t d = shape.size(); d-- > 0;) {
+    c[d] = shape[d] ? lin % shape[d] : 0;
+    lin = shape[d] ? lin / shape[d] : 0;
+  }
+  return c;
+}
+inline int64_t linear(const std::vector<int64_t>& c, const ir::Shape& shape) {
+  int64_t l = 0;
+  for (size_t d = 0; d < shape.size(); ++d) l = l * shape[d] + c[d];
+  return l;
+}
+
+inline Dims dims(std::initializer_list<int64_t> v) {
+  Dims d;
+  d.nbDims = static_cast<int32_t>(v.size());
+  int i = 0;
+  for (int64_t x : v) d.d[i++] = x;
+  return d;
+}
+
 }  // namespace kiln::test

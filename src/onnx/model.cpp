@@ -126,6 +126,9 @@ class Parser {
     }
   }
 
+  //! A bare TensorProto at the top level (a test data file such as input_0.pb).
+  void topLevelTensor(ProtoReader r, Tensor& t) { tensor(r, 0, t); }
+
  private:
   // Field helpers -----------------------------------------------------------------------------------------
   static int64_t readInt(ProtoReader& r, WireType wt, const char* what) {
@@ -566,6 +569,25 @@ Model parseModel(const void* data, std::size_t size, const std::string& baseDir,
   p.model(ProtoReader(data, size, 0), m);
   m.mapping = std::move(owner);
   return m;
+}
+
+Tensor parseTensor(const void* data, std::size_t size, const std::string& baseDir, std::shared_ptr<const void> owner) {
+  if (!data && size != 0) invalid("parseTensor: null buffer");
+  Tensor t;
+  Parser p(baseDir, owner);
+  p.topLevelTensor(ProtoReader(data, size, 0), t);
+  if (!t.owner && owner) t.owner = owner;
+  return t;
+}
+
+Tensor loadTensorFile(const std::string& path) {
+  auto file = mapFile(path, "ONNX tensor file");
+  std::shared_ptr<const void> owner(file, file->data);
+  try {
+    return parseTensor(file->data, file->size, dirName(path), owner);
+  } catch (const Error& e) {
+    throw e.withContext("ONNX tensor '" + path + "'");
+  }
 }
 
 Model loadModelFile(const std::string& path) {

@@ -219,6 +219,15 @@ Model parseModel(const void* data, std::size_t size, const std::string& baseDir,
 //! to the file's directory.
 Model loadModelFile(const std::string& path);
 
+//! Decodes a bare TensorProto (e.g. a test_data_set_*/input_*.pb file) from [data, data + size) with
+//! the same rules as the tensors of a model: raw_data is a view into `data` kept alive by `owner` (with
+//! a null owner the caller keeps the buffer alive), external data resolves relative to `baseDir`.
+//! Throws kiln::Error(kINVALID_ARGUMENT).
+Tensor parseTensor(const void* data, std::size_t size, const std::string& baseDir,
+                   std::shared_ptr<const void> owner = nullptr);
+//! mmaps `path` and decodes the TensorProto in it; the tensor keeps the mapping alive.
+Tensor loadTensorFile(const std::string& path);
+
 //! Number of elements from ONNX dims: throws on a negative extent or overflow.
 int64_t tensorNumElements(const Tensor& t);
 //! A kiln constant from an ONNX tensor. Throws kiln::Error(kINVALID_ARGUMENT) for a type kiln lacks,

@@ -12,35 +12,6 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-TensorPtr makeTyped(DataType dt, const ir::Shape& shape, const std::vector<double>& v) {
-  void* out = nullptr;
-  auto t = ir::makeTensor(dt, shape, &out);
-  dispatchType(dt, [&](auto tag) {
-    using T = decltype(tag);
-    for (size_t i = 0; i < v.size(); ++i) {
-      if constexpr (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)
-        static_cast<T*>(out)[i] = T(static_cast<float>(v[i]));
-      else if constexpr (std::is_same_v<T, bool>)
-        static_cast<uint8_t*>(out)[i] = v[i] != 0;
-      else
-        static_cast<T*>(out)[i] = static_cast<T>(v[i]);
-    }
-  });
-  return t;
-}
-
-std::vector<bool> boolValues(const ir::TensorData& t) {
-  std::vector<bool> v;
-  for (int64_t i = 0; i < t.numel(); ++i) v.push_back(t.as<uint8_t>()[i] != 0);
-  return v;
-}
-
-std::vector<double> asDoubles(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (int64_t i = 0; i < t.numel(); ++i) v[static_cast<size_t>(i)] = t.floatAt(i);
-  return v;
-}
-
 double rtolFor(DataType t) {
   switch (t) {
     case DataType::kHALF: return 2e-3;

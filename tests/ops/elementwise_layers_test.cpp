@@ -7,14 +7,6 @@
 namespace kiln::test {
 namespace {
 
-Dims dims(std::initializer_list<int64_t> d) {
-  Dims r;
-  r.nbDims = static_cast<int32_t>(d.size());
-  int i = 0;
-  for (int64_t v : d) r.d[i++] = v;
-  return r;
-}
-
 std::string dimsStr(const Dims& d) { return toString(d); }
 
 TEST(ElementwiseLayers, ActivationDefaultsAndOps) {

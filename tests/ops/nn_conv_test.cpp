@@ -7,12 +7,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<double> vals(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
-  return v;
-}
-
 TensorPtr asType(const TensorPtr& t, DataType dt) {
   std::vector<float> f(static_cast<size_t>(t->numel()));
   for (size_t i = 0; i < f.size(); ++i) f[i] = static_cast<float>(t->floatAt(static_cast<int64_t>(i)));
@@ -30,33 +24,6 @@ TensorPtr asType(const TensorPtr& t, DataType dt) {
     case DataType::kDOUBLE: return typedTensor(t->shape, std::vector<double>(f.begin(), f.end()));
     default: return typedTensor(t->shape, f);
   }
-}
-
-void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
-  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
-  ASSERT_EQ(got.numel(), static_cast<int64_t>(exp.size()));
-  int bad = 0;
-  for (size_t i = 0; i < exp.size(); ++i) {
-    double a = got.floatAt(static_cast<int64_t>(i));
-    if (!(std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]))) && bad++ < 5)
-      ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
-  }
-  EXPECT_EQ(bad, 0);
-}
-
-//! Decomposes a linear index into the coordinates of `shape`.
-std::vector<int64_t> coords(int64_t lin, const ir::Shape& shape) {
-  std::vector<int64_t> c(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    c[i] = lin % shape[i];
-    lin /= shape[i];
-  }
-  return c;
-}
-int64_t linear(const std::vector<int64_t>& c, const ir::Shape& shape) {
-  int64_t l = 0;
-  for (size_t i = 0; i < shape.size(); ++i) l = l * shape[i] + c[i];
-  return l;
 }
 
 struct Cfg {
@@ -214,9 +181,9 @@ TEST(ConvOp, NaiveComparisonManyShapes) {
     auto in = makeInputs(c, M, static_cast<uint32_t>(100 + it));
     ir::Attributes a = convAttrs(c, it % 3 == 0);
     if (ceil) a.setInt("ceil_mode", 1);
-    auto bias = c.bias ? vals(*in[2]) : std::vector<double>{};
+    auto bias = c.bias ? asDoubles(*in[2]) : std::vector<double>{};
     ir::Shape ys;
-    auto exp = naiveConv(vals(*in[0]), vals(*in[1]), c.bias ? &bias : nullptr, c, ceil, ys);
+    auto exp = naiveConv(asDoubles(*in[0]), asDoubles(*in[1]), c.bias ? &bias : nullptr, c, ceil, ys);
     auto y = runOp("Conv", a, in);
     SCOPED_TRACE("case " + std::to_string(it) + " x " + ir::shapeToString(c.x) + " w " + ir::shapeToString(c.w));
     expectValues(*y[0], ys, exp, 1e-5);
@@ -260,7 +227,7 @@ TEST(ConvOp, SameAndValidAutoPad) {
     a.setInts("dilations", c.d);
     a.setInts("pads", std::vector<int64_t>(2 * n, 7));  // ignored by auto_pad
     ir::Shape ys;
-    auto exp = naiveConv(vals(*in[0]), vals(*in[1]), nullptr, c, false, ys);
+    auto exp = naiveConv(asDoubles(*in[0]), asDoubles(*in[1]), nullptr, c, false, ys);
     if (std::string(mode) != "VALID") {
       for (size_t i = 0; i < n; ++i) EXPECT_EQ(ys[2 + i], (c.x[2 + i] + c.s[i] - 1) / c.s[i]);
     }
@@ -273,15 +240,15 @@ TEST(ConvOp, SameAndValidAutoPad) {
 TEST(ConvOp, DtypesAndZeroSize) {
   Cfg c{{2, 4, 5, 6}, {6, 2, 3, 2}, {2, 1}, {1, 2}, {1, 0}, {1, 2}, 2, true};
   auto in = makeInputs(c, 6, 9);
-  auto bias = vals(*in[2]);
+  auto bias = asDoubles(*in[2]);
   ir::Shape ys;
-  auto exp = naiveConv(vals(*in[0]), vals(*in[1]), &bias, c, false, ys);
+  auto exp = naiveConv(asDoubles(*in[0]), asDoubles(*in[1]), &bias, c, false, ys);
   for (DataType dt : {DataType::kDOUBLE, DataType::kHALF, DataType::kBF16}) {
     std::vector<TensorPtr> typed;
     for (auto& t : in) typed.push_back(asType(t, dt));
     // the reference computes on the rounded inputs
-    auto b2 = vals(*typed[2]);
-    auto exp2 = naiveConv(vals(*typed[0]), vals(*typed[1]), &b2, c, false, ys);
+    auto b2 = asDoubles(*typed[2]);
+    auto exp2 = naiveConv(asDoubles(*typed[0]), asDoubles(*typed[1]), &b2, c, false, ys);
     auto y = runOp("Conv", convAttrs(c, false), typed);
     EXPECT_EQ(y[0]->dtype, dt);
     expectValues(*y[0], ys, exp2, dt == DataType::kDOUBLE ? 1e-12 : (dt == DataType::kHALF ? 2e-3 : 1e-2));
@@ -369,9 +336,9 @@ TEST(DeconvOp, NaiveComparisonManyShapes) {
     auto in = makeInputs(c, mpg * c.group, static_cast<uint32_t>(1000 + it));
     ir::Attributes a = convAttrs(c, it % 2 == 0);
     a.setInts("output_padding", outPad);
-    auto bias = c.bias ? vals(*in[2]) : std::vector<double>{};
+    auto bias = c.bias ? asDoubles(*in[2]) : std::vector<double>{};
     ir::Shape ys;
-    auto exp = naiveConvTranspose(vals(*in[0]), vals(*in[1]), c.bias ? &bias : nullptr, c, outSp, ys);
+    auto exp = naiveConvTranspose(asDoubles(*in[0]), asDoubles(*in[1]), c.bias ? &bias : nullptr, c, outSp, ys);
     auto y = runOp("ConvTranspose", a, in);
     SCOPED_TRACE("case " + std::to_string(it) + " x " + ir::shapeToString(c.x) + " w " + ir::shapeToString(c.w));
     expectValues(*y[0], ys, exp, 1e-5);
@@ -414,7 +381,7 @@ TEST(DeconvOp, OutputShapeAndSameModes) {
     if (mode == 1 || mode == 2) a.setString("auto_pad", "SAME_UPPER");
     if (mode == 3) a.setString("auto_pad", "SAME_LOWER");
     ir::Shape ys;
-    auto exp = naiveConvTranspose(vals(*in[0]), vals(*in[1]), nullptr, c, outSp, ys);
+    auto exp = naiveConvTranspose(asDoubles(*in[0]), asDoubles(*in[1]), nullptr, c, outSp, ys);
     auto y = runOp("ConvTranspose", a, in);
     SCOPED_TRACE("mode " + std::to_string(mode) + " case " + std::to_string(it));
     expectValues(*y[0], ys, exp, 1e-5);
@@ -426,7 +393,7 @@ TEST(DeconvOp, DtypesAndErrors) {
   auto in = makeInputs(c, 3, 3);
   std::vector<TensorPtr> typed{asType(in[0], DataType::kHALF), asType(in[1], DataType::kHALF)};
   ir::Shape ys;
-  auto exp = naiveConvTranspose(vals(*typed[0]), vals(*typed[1]), nullptr, c, {6, 6}, ys);
+  auto exp = naiveConvTranspose(asDoubles(*typed[0]), asDoubles(*typed[1]), nullptr, c, {6, 6}, ys);
   ir::Attributes a;
   a.setInts("strides", {2, 2});
   auto y = runOp("ConvTranspose", a, typed);

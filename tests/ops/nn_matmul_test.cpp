@@ -6,23 +6,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<double> vals(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
-  return v;
-}
-
-void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
-  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
-  int bad = 0;
-  for (size_t i = 0; i < exp.size(); ++i) {
-    double a = got.floatAt(static_cast<int64_t>(i));
-    if (!(std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]))) && bad++ < 5)
-      ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
-  }
-  EXPECT_EQ(bad, 0);
-}
-
 //! Element of a row-major tensor at the given coords, broadcasting (right-aligned) from `full` coords.
 double at(const std::vector<double>& v, const ir::Shape& s, const std::vector<int64_t>& batch, int64_t r, int64_t c) {
   // s = [b..., R, C]; batch coords are right-aligned against s's batch dims (size-1 dims broadcast)
@@ -125,7 +108,7 @@ TEST(MatMulOp, NaiveComparisonBroadcastTransposeVector) {
     if (vA) attrs.setInt("vecA", 1);
     if (vB) attrs.setInt("vecB", 1);
     ir::Shape ys;
-    auto exp = naiveMatMul(vals(*A), as, vals(*B), bs, tA, tB, vA, vB, ys);
+    auto exp = naiveMatMul(asDoubles(*A), as, asDoubles(*B), bs, tA, tB, vA, vB, ys);
     SCOPED_TRACE("case " + std::to_string(it) + " " + ir::shapeToString(as) + " x " + ir::shapeToString(bs));
     expectValues(*runOp("MatMul", attrs, {A, B})[0], ys, exp, 1e-6);
   }
@@ -134,14 +117,14 @@ TEST(MatMulOp, NaiveComparisonBroadcastTransposeVector) {
 TEST(MatMulOp, DtypesAndErrors) {
   auto a = randomTensor({2, 3, 4}, 1), b = randomTensor({4, 5}, 2);
   ir::Shape ys;
-  auto exp = naiveMatMul(vals(*a), a->shape, vals(*b), b->shape, false, false, false, false, ys);
-  auto ad = typedTensor<double>(a->shape, vals(*a)), bd = typedTensor<double>(b->shape, vals(*b));
+  auto exp = naiveMatMul(asDoubles(*a), a->shape, asDoubles(*b), b->shape, false, false, false, false, ys);
+  auto ad = typedTensor<double>(a->shape, asDoubles(*a)), bd = typedTensor<double>(b->shape, asDoubles(*b));
   auto y = runOp("MatMul", {}, {ad, bd});
   EXPECT_EQ(y[0]->dtype, DataType::kDOUBLE);
   expectValues(*y[0], ys, exp, 1e-12);
   std::vector<Half> ah, bh;
-  for (double v : vals(*a)) ah.push_back(Half(static_cast<float>(v)));
-  for (double v : vals(*b)) bh.push_back(Half(static_cast<float>(v)));
+  for (double v : asDoubles(*a)) ah.push_back(Half(static_cast<float>(v)));
+  for (double v : asDoubles(*b)) bh.push_back(Half(static_cast<float>(v)));
   y = runOp("MatMul", {}, {typedTensor(a->shape, ah), typedTensor(b->shape, bh)});
   EXPECT_EQ(y[0]->dtype, DataType::kHALF);
   expectValues(*y[0], ys, exp, 5e-3);
@@ -176,7 +159,7 @@ TEST(GemmOp, HandCheckedAndNaive) {
     attrs.setFloat("beta", beta);
     attrs.setInt("transA", tA);
     attrs.setInt("transB", tB);
-    auto av = vals(*A), bv = vals(*B), cv = vals(*C);
+    auto av = asDoubles(*A), bv = asDoubles(*B), cv = asDoubles(*C);
     std::vector<double> exp;
     for (int64_t m = 0; m < M; ++m)
       for (int64_t n = 0; n < N; ++n) {

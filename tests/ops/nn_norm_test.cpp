@@ -8,32 +8,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<double> vals(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
-  return v;
-}
-
-void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
-  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
-  int bad = 0;
-  for (size_t i = 0; i < exp.size(); ++i) {
-    double a = got.floatAt(static_cast<int64_t>(i));
-    bool ok = (std::isnan(a) && std::isnan(exp[i])) || a == exp[i] || std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]));
-    if (!ok && bad++ < 5) ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
-  }
-  EXPECT_EQ(bad, 0);
-}
-
-std::vector<int64_t> coords(int64_t lin, const ir::Shape& shape) {
-  std::vector<int64_t> c(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    c[i] = lin % shape[i];
-    lin /= shape[i];
-  }
-  return c;
-}
-
 //! Groups the elements of `shape` by their coords outside `mask` (the "key"): returns for each element its
 //! group id, groups numbered in row-major order of the kept dims.
 std::vector<int64_t> groupIds(const ir::Shape& shape, const std::vector<bool>& mask) {
@@ -101,7 +75,7 @@ TEST(SoftmaxOp, NaiveAllAxesAndTrtDefault) {
     int rank = 1 + it % 4;
     for (int i = 0; i < rank; ++i) xs.push_back(1 + (it * 7 + i * 3) % 4);
     auto x = randomTensor(xs, static_cast<uint32_t>(it + 1), -5, 5);
-    auto xv = vals(*x);
+    auto xv = asDoubles(*x);
     for (int64_t axis = -rank; axis < rank; ++axis) {
       int64_t ax = axis < 0 ? axis + rank : axis;
       std::vector<bool> mask(xs.size(), false);
@@ -166,12 +140,12 @@ TEST(NormOp, BatchNormalization) {
     auto sc = randomTensor({C}, 10), b = randomTensor({C}, 11), m = randomTensor({C}, 12), v = randomTensor({C}, 13, 0.1f, 2.f);
     ir::Attributes a;
     a.setFloat("epsilon", 1e-3);
-    auto xv = vals(*xx);
+    auto xv = asDoubles(*xx);
     std::vector<double> exp;
     int64_t S = ir::numElements(xs) / (xs[0] * C);
     for (size_t i = 0; i < xv.size(); ++i) {
       size_t c = static_cast<size_t>((static_cast<int64_t>(i) / S) % C);
-      exp.push_back((xv[i] - vals(*m)[c]) / std::sqrt(vals(*v)[c] + 1e-3) * vals(*sc)[c] + vals(*b)[c]);
+      exp.push_back((xv[i] - asDoubles(*m)[c]) / std::sqrt(asDoubles(*v)[c] + 1e-3) * asDoubles(*sc)[c] + asDoubles(*b)[c]);
     }
     expectValues(*runOp("BatchNormalization", a, {xx, sc, b, m, v})[0], xs, exp, 1e-5);
     auto xd = typedTensor<double>(xs, xv);
@@ -201,7 +175,7 @@ TEST(NormOp, InstanceAndGroupNormalization) {
     int64_t C = xs[1];
     auto x = randomTensor(xs, static_cast<uint32_t>(it + 50));
     auto sc = randomTensor({C}, 1), b = randomTensor({C}, 2);
-    auto xv = vals(*x), sv = vals(*sc), bv = vals(*b);
+    auto xv = asDoubles(*x), sv = asDoubles(*sc), bv = asDoubles(*b);
     int64_t S = C == 0 || xs[0] == 0 ? 1 : ir::numElements(xs) / (xs[0] * C);
     // instance: group per (n, c); group norm: per (n, c / (C/G))
     std::vector<int64_t> idsI(xv.size()), idsG(xv.size());
@@ -248,10 +222,10 @@ TEST(NormOp, LayerNormalization) {
     auto sc = randomTensor(ps, 3), b = randomTensor(ps, 4);
     std::vector<bool> mask(xs.size(), false);
     for (int64_t d = ax; d < rank; ++d) mask[static_cast<size_t>(d)] = true;
-    auto xv = vals(*x);
+    auto xv = asDoubles(*x);
     auto exp = naiveNorm(xv, groupIds(xs, mask), 1e-5);
     for (size_t i = 0; i < xv.size(); ++i)
-      exp[i] = exp[i] * bcast(vals(*sc), ps, xs, static_cast<int64_t>(i)) + bcast(vals(*b), ps, xs, static_cast<int64_t>(i));
+      exp[i] = exp[i] * bcast(asDoubles(*sc), ps, xs, static_cast<int64_t>(i)) + bcast(asDoubles(*b), ps, xs, static_cast<int64_t>(i));
     ir::Attributes a;
     a.setInt("axis", axis);
     expectValues(*runOp("LayerNormalization", a, {x, sc, b})[0], xs, exp, 1e-5);
@@ -278,7 +252,7 @@ TEST(NormOp, LpNormLrnMvn) {
   for (int it = 0; it < 8; ++it) {
     ir::Shape xs{2, 1 + it, 2, 1 + it % 2};
     auto x = randomTensor(xs, static_cast<uint32_t>(it));
-    auto xv = vals(*x);
+    auto xv = asDoubles(*x);
     int64_t size = 1 + it % 4, C = xs[1], S = xs[2] * xs[3];
     std::vector<double> exp;
     for (size_t i = 0; i < xv.size(); ++i) {
@@ -300,11 +274,11 @@ TEST(NormOp, LpNormLrnMvn) {
     ir::Shape xs{2, 3, 1 + it % 3, 2};
     auto x = randomTensor(xs, static_cast<uint32_t>(it + 9));
     std::vector<bool> mask{true, false, true, true};
-    expectValues(*runOp("MeanVarianceNormalization", {}, {x})[0], xs, naiveNorm(vals(*x), groupIds(xs, mask), 1e-9, true), 1e-5);
+    expectValues(*runOp("MeanVarianceNormalization", {}, {x})[0], xs, naiveNorm(asDoubles(*x), groupIds(xs, mask), 1e-9, true), 1e-5);
     ir::Attributes a;
     a.setInts("axes", {-1});
     std::vector<bool> m2{false, false, false, true};
-    expectValues(*runOp("MeanVarianceNormalization", a, {x})[0], xs, naiveNorm(vals(*x), groupIds(xs, m2), 1e-9, true), 1e-5);
+    expectValues(*runOp("MeanVarianceNormalization", a, {x})[0], xs, naiveNorm(asDoubles(*x), groupIds(xs, m2), 1e-9, true), 1e-5);
   }
   ir::Attributes bad;
   bad.setInt("p", 3);
@@ -321,7 +295,7 @@ TEST(NormOp, KilnNormalization) {
     int mode = it % 3;
     ir::Shape xs{1 + it % 2, 4, 1 + it % 3, 3};
     auto x = randomTensor(xs, static_cast<uint32_t>(it + 90));
-    auto xv = vals(*x);
+    auto xv = asDoubles(*x);
     ir::Attributes a;
     a.setFloat("epsilon", 1e-3);
     std::vector<bool> mask;
@@ -350,15 +324,15 @@ TEST(NormOp, KilnNormalization) {
     auto sc = randomTensor(ps, 5), b = randomTensor(ps, 6);
     auto exp = naiveNorm(xv, ids, 1e-3);
     for (size_t i = 0; i < xv.size(); ++i)
-      exp[i] = exp[i] * bcast(vals(*sc), ps, xs, static_cast<int64_t>(i)) + bcast(vals(*b), ps, xs, static_cast<int64_t>(i));
+      exp[i] = exp[i] * bcast(asDoubles(*sc), ps, xs, static_cast<int64_t>(i)) + bcast(asDoubles(*b), ps, xs, static_cast<int64_t>(i));
     SCOPED_TRACE("mode " + std::to_string(mode));
     expectValues(*runOp("Normalization", a, {x, sc, b})[0], xs, exp, 1e-5);
     if (it == 0) {
       std::vector<Half> h;
       for (double v : xv) h.push_back(Half(static_cast<float>(v)));
       std::vector<Half> sh, bh;
-      for (double v : vals(*sc)) sh.push_back(Half(static_cast<float>(v)));
-      for (double v : vals(*b)) bh.push_back(Half(static_cast<float>(v)));
+      for (double v : asDoubles(*sc)) sh.push_back(Half(static_cast<float>(v)));
+      for (double v : asDoubles(*b)) bh.push_back(Half(static_cast<float>(v)));
       auto yh = runOp("Normalization", a, {typedTensor(xs, h), typedTensor(ps, sh), typedTensor(ps, bh)});
       EXPECT_EQ(yh[0]->dtype, DataType::kHALF);
       expectValues(*yh[0], xs, exp, 1e-2);

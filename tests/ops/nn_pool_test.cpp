@@ -7,32 +7,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<double> vals(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
-  return v;
-}
-
-void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
-  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
-  int bad = 0;
-  for (size_t i = 0; i < exp.size(); ++i) {
-    double a = got.floatAt(static_cast<int64_t>(i));
-    bool ok = (std::isnan(a) && std::isnan(exp[i])) || a == exp[i] || std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]));
-    if (!ok && bad++ < 5) ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
-  }
-  EXPECT_EQ(bad, 0);
-}
-
-std::vector<int64_t> coords(int64_t lin, const ir::Shape& shape) {
-  std::vector<int64_t> c(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    c[i] = lin % shape[i];
-    lin /= shape[i];
-  }
-  return c;
-}
-
 struct PoolCfg {
   ir::Shape x;
   std::vector<int64_t> k, s, d, pb, pe;
@@ -175,7 +149,7 @@ TEST(PoolOp, NaiveComparisonManyShapes) {
     }
     ir::Shape ys;
     std::vector<int64_t> idx;
-    auto exp = naivePool(vals(*x), c, kind, ys, &idx);
+    auto exp = naivePool(asDoubles(*x), c, kind, ys, &idx);
     auto y = runOp(op, a, {x}, op == "MaxPool" ? 2 : 1);
     SCOPED_TRACE(op + " case " + std::to_string(it) + " x " + ir::shapeToString(c.x));
     expectValues(*y[0], ys, exp, 1e-6);
@@ -216,7 +190,7 @@ TEST(PoolOp, AutoPadSameAndValid) {
       a.setString("auto_pad", mode);
       if (kind == Kind::kAVG_INCL) a.setInt("count_include_pad", 1);
       ir::Shape ys;
-      auto exp = naivePool(vals(*x), c, kind, ys);
+      auto exp = naivePool(asDoubles(*x), c, kind, ys);
       auto y = runOp(kind == Kind::kMAX ? "MaxPool" : "AveragePool", a, {x});
       SCOPED_TRACE(mode + " case " + std::to_string(it));
       expectValues(*y[0], ys, exp, 1e-6);
@@ -253,7 +227,7 @@ TEST(PoolOp, GlobalPools) {
     ir::Shape xs{2, 3};
     for (int i = 0; i < 1 + it % 3; ++i) xs.push_back(1 + (it + i) % 4);
     auto x = randomTensor(xs, static_cast<uint32_t>(40 + it));
-    auto xv = vals(*x);
+    auto xv = asDoubles(*x);
     int64_t S = ir::numElements(xs) / 6;
     std::vector<double> mx(6, -INFINITY), avg(6, 0), lp(6, 0);
     for (int64_t nc = 0; nc < 6; ++nc)

@@ -8,32 +8,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<double> vals(const ir::TensorData& t) {
-  std::vector<double> v(static_cast<size_t>(t.numel()));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = t.floatAt(static_cast<int64_t>(i));
-  return v;
-}
-
-void expectValues(const ir::TensorData& got, const ir::Shape& shape, const std::vector<double>& exp, double tol) {
-  ASSERT_EQ(ir::shapeToString(got.shape), ir::shapeToString(shape));
-  int bad = 0;
-  for (size_t i = 0; i < exp.size(); ++i) {
-    double a = got.floatAt(static_cast<int64_t>(i));
-    bool ok = (std::isnan(a) && std::isnan(exp[i])) || a == exp[i] || std::fabs(a - exp[i]) <= tol * (1 + std::fabs(exp[i]));
-    if (!ok && bad++ < 5) ADD_FAILURE() << "element " << i << ": got " << a << ", expected " << exp[i];
-  }
-  EXPECT_EQ(bad, 0);
-}
-
-std::vector<int64_t> coords(int64_t lin, const ir::Shape& shape) {
-  std::vector<int64_t> c(shape.size());
-  for (size_t i = shape.size(); i-- > 0;) {
-    c[i] = lin % shape[i];
-    lin /= shape[i];
-  }
-  return c;
-}
-
 const char* kOps[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd",
                       "ReduceL1", "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
 
@@ -118,7 +92,7 @@ TEST(ReduceOp, NaiveComparisonAllOps) {
       std::vector<TensorPtr> ins{x};
       if (!noAxes || it % 2) ins.push_back(int64Tensor({static_cast<int64_t>(axes.size())}, axes));
       ir::Shape ys;
-      auto exp = naiveReduce(op, vals(*x), xs, mask, keep, ys);
+      auto exp = naiveReduce(op, asDoubles(*x), xs, mask, keep, ys);
       SCOPED_TRACE(std::string(op) + " case " + std::to_string(it));
       expectValues(*runOp(op, a, ins)[0], ys, exp, 1e-6);
     }

@@ -8,20 +8,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<int64_t> unravel(int64_t i, const ir::Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    idx[d] = s[d] ? i % s[d] : 0;
-    i = s[d] ? i / s[d] : 0;
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const ir::Shape& s) {
-  int64_t o = 0;
-  for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + idx[d];
-  return o;
-}
-
 ir::Attributes axisAttr(int64_t axis) {
   ir::Attributes a;
   a.setInt("axis", axis);
@@ -64,13 +50,13 @@ TEST(GatherOp, MatchesNaive) {
       std::vector<int64_t> idx = randomInts(6, rng(), -n, n - 1);
       auto y = runOp("Gather", axisAttr(axis), {x, int64Tensor({2, 3}, idx)})[0];
       for (int64_t i = 0; i < y->numel(); ++i) {
-        auto o = unravel(i, y->shape);  // [pre..., i0, i1, post...]
+        auto o = coords(i, y->shape);  // [pre..., i0, i1, post...]
         std::vector<int64_t> src;
         for (int64_t d = 0; d < ax; ++d) src.push_back(o[static_cast<size_t>(d)]);
         int64_t k = idx[static_cast<size_t>(o[static_cast<size_t>(ax)] * 3 + o[static_cast<size_t>(ax + 1)])];
         src.push_back(k < 0 ? k + n : k);
         for (int64_t d = ax + 1; d < 3; ++d) src.push_back(o[static_cast<size_t>(d + 1)]);
-        ASSERT_EQ(y->floatAt(i), x->floatAt(ravel(src, s)));
+        ASSERT_EQ(y->floatAt(i), x->floatAt(linear(src, s)));
       }
     }
   }
@@ -91,10 +77,10 @@ TEST(GatherOp, ElementsHandAndNaive) {
   auto ind = randomInts(2 * 2 * 5, 11, -4, 3);
   auto yi = runOp("GatherElements", axisAttr(-1), {xi, int64Tensor({2, 2, 5}, ind)})[0];
   for (int64_t i = 0; i < yi->numel(); ++i) {
-    auto o = unravel(i, yi->shape);
+    auto o = coords(i, yi->shape);
     int64_t k = ind[static_cast<size_t>(i)];
     o[2] = k < 0 ? k + 4 : k;
-    EXPECT_EQ(yi->intAt(i), xi->intAt(ravel(o, xi->shape)));
+    EXPECT_EQ(yi->intAt(i), xi->intAt(linear(o, xi->shape)));
   }
 }
 
@@ -153,9 +139,9 @@ TEST(GatherOp, NDMatchesNaive) {
           src.push_back(v < 0 ? v + ds[static_cast<size_t>(b + k)] : v);
         }
         ir::Shape rest(ds.begin() + b + m, ds.end());
-        auto w = unravel(within, rest);
+        auto w = coords(within, rest);
         src.insert(src.end(), w.begin(), w.end());
-        ASSERT_EQ(y->intAt(i), ravel(src, ds)) << "b=" << b << " m=" << m << " i=" << i;
+        ASSERT_EQ(y->intAt(i), linear(src, ds)) << "b=" << b << " m=" << m << " i=" << i;
       }
     }
 }
@@ -255,13 +241,13 @@ TEST(TopKOp, MatchesNaive) {
         a.setInt("largest", largest);
         auto y = runOp("TopK", a, {x, int64Tensor({1}, {k})}, 2);
         for (int64_t i = 0; i < y[0]->numel(); ++i) {
-          auto o = unravel(i, y[0]->shape);
+          auto o = coords(i, y[0]->shape);
           // naive: rank of each candidate, stable on index
           std::vector<std::pair<double, int64_t>> cand;
           for (int64_t j = 0; j < n; ++j) {
             auto src = o;
             src[static_cast<size_t>(ax)] = j;
-            cand.push_back({x->floatAt(ravel(src, s)), j});
+            cand.push_back({x->floatAt(linear(src, s)), j});
           }
           std::stable_sort(cand.begin(), cand.end(), [&](auto& l, auto& r) { return largest ? l.first > r.first : l.first < r.first; });
           auto expected = cand[static_cast<size_t>(o[static_cast<size_t>(ax)])];

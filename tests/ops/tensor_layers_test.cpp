@@ -7,14 +7,6 @@
 namespace kiln::test {
 namespace {
 
-Dims dims(std::initializer_list<int64_t> v) {
-  Dims d;
-  d.nbDims = static_cast<int32_t>(v.size());
-  int i = 0;
-  for (int64_t x : v) d.d[i++] = x;
-  return d;
-}
-
 std::string str(const Dims& d) { return toString(d); }
 
 struct Net {

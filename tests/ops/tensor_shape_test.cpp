@@ -10,21 +10,6 @@ namespace {
 
 ir::Attributes attrs() { return {}; }
 
-//! Multi-index of flat i in shape s.
-std::vector<int64_t> unravel(int64_t i, const ir::Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    idx[d] = s[d] ? i % s[d] : 0;
-    i = s[d] ? i / s[d] : 0;
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const ir::Shape& s) {
-  int64_t o = 0;
-  for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + idx[d];
-  return o;
-}
-
 TensorPtr iota(const ir::Shape& s, DataType t = DataType::kFLOAT) {
   int64_t n = ir::numElements(s);
   void* p = nullptr;
@@ -55,10 +40,10 @@ TensorPtr naiveTranspose(const ir::TensorData& x, const std::vector<int64_t>& pe
   auto out = ir::makeTensor(x.dtype, os, &p);
   size_t es = dataTypeSize(x.dtype);
   for (int64_t i = 0; i < out->numel(); ++i) {
-    auto oi = unravel(i, os);
+    auto oi = coords(i, os);
     std::vector<int64_t> ii(x.shape.size());
     for (size_t d = 0; d < perm.size(); ++d) ii[static_cast<size_t>(perm[d])] = oi[d];
-    std::memcpy(static_cast<char*>(p) + i * es, static_cast<const char*>(x.raw()) + ravel(ii, x.shape) * es, es);
+    std::memcpy(static_cast<char*>(p) + i * es, static_cast<const char*>(x.raw()) + linear(ii, x.shape) * es, es);
   }
   return out;
 }
@@ -242,7 +227,7 @@ TEST(TensorOp, ExpandHandAndNaive) {
     auto xi = iota({1, 3, 1}, t);
     auto yi = runOp("Expand", attrs(), {xi, int64Tensor({4}, {2, 2, 3, 4})})[0];
     ASSERT_EQ(ir::shapeToString(yi->shape), "[2,2,3,4]");
-    for (int64_t i = 0; i < yi->numel(); ++i) EXPECT_EQ(yi->floatAt(i), xi->floatAt(unravel(i, yi->shape)[2]));
+    for (int64_t i = 0; i < yi->numel(); ++i) EXPECT_EQ(yi->floatAt(i), xi->floatAt(coords(i, yi->shape)[2]));
   }
   EXPECT_EQ(runOp("Expand", attrs(), {x, int64Tensor({3}, {0, 3, 1})})[0]->numel(), 0);
 }
@@ -258,8 +243,8 @@ TEST(TensorOp, TileHandAndNaive) {
   auto t3 = runOp("Tile", attrs(), {x3, int64Tensor({3}, {2, 3, 2})})[0];
   ASSERT_EQ(ir::shapeToString(t3->shape), "[4,3,6]");
   for (int64_t i = 0; i < t3->numel(); ++i) {
-    auto o = unravel(i, t3->shape);
-    EXPECT_EQ(t3->intAt(i), x3->intAt(ravel({o[0] % 2, 0, o[2] % 3}, x3->shape)));
+    auto o = coords(i, t3->shape);
+    EXPECT_EQ(t3->intAt(i), x3->intAt(linear({o[0] % 2, 0, o[2] % 3}, x3->shape)));
   }
 }
 
@@ -347,7 +332,7 @@ TEST(MiscOp, Trilu) {
   auto b = iota({2, 2, 3}, DataType::kINT64);
   auto t = runOp("Trilu", attrs(), {b})[0];
   for (int64_t i = 0; i < t->numel(); ++i) {
-    auto o = unravel(i, t->shape);
+    auto o = coords(i, t->shape);
     EXPECT_EQ(t->intAt(i), o[2] >= o[1] ? b->intAt(i) : 0);
   }
   EXPECT_THROW(runOp("Trilu", attrs(), {floatTensor({3}, {1, 2, 3})}), Error);

@@ -7,20 +7,6 @@
 namespace kiln::test {
 namespace {
 
-std::vector<int64_t> unravel(int64_t i, const ir::Shape& s) {
-  std::vector<int64_t> idx(s.size());
-  for (size_t d = s.size(); d-- > 0;) {
-    idx[d] = s[d] ? i % s[d] : 0;
-    i = s[d] ? i / s[d] : 0;
-  }
-  return idx;
-}
-int64_t ravel(const std::vector<int64_t>& idx, const ir::Shape& s) {
-  int64_t o = 0;
-  for (size_t d = 0; d < s.size(); ++d) o = o * s[d] + idx[d];
-  return o;
-}
-
 TensorPtr iota(const ir::Shape& s, DataType t = DataType::kFLOAT) {
   int64_t n = ir::numElements(s);
   void* p = nullptr;
@@ -70,12 +56,12 @@ TEST(ConcatOp, MatchesNaive) {
       }
       auto y = runOp("Concat", axisAttr(axis), ins)[0];
       for (int64_t i = 0; i < y->numel(); ++i) {
-        auto o = unravel(i, y->shape);
+        auto o = coords(i, y->shape);
         int64_t c = o[static_cast<size_t>(ax)];
         size_t k = 0;
         while (c >= sizes[k]) c -= sizes[k++];
         o[static_cast<size_t>(ax)] = c;
-        ASSERT_EQ(y->floatAt(i), ins[k]->floatAt(ravel(o, ins[k]->shape)));
+        ASSERT_EQ(y->floatAt(i), ins[k]->floatAt(linear(o, ins[k]->shape)));
       }
     }
   }
@@ -155,9 +141,9 @@ TensorPtr naiveSlice(const ir::TensorData& x, std::vector<int64_t> starts, std::
   auto out = ir::makeTensor(x.dtype, os, &p);
   size_t es = dataTypeSize(x.dtype);
   for (int64_t i = 0; i < out->numel(); ++i) {
-    auto o = unravel(i, os);
+    auto o = coords(i, os);
     for (size_t d = 0; d < r; ++d) o[d] = pick[d][static_cast<size_t>(o[d])];
-    std::memcpy(static_cast<char*>(p) + i * es, static_cast<const char*>(x.raw()) + ravel(o, x.shape) * es, es);
+    std::memcpy(static_cast<char*>(p) + i * es, static_cast<const char*>(x.raw()) + linear(o, x.shape) * es, es);
   }
   return out;
 }
@@ -281,7 +267,7 @@ TensorPtr naivePad(const ir::TensorData& x, const std::vector<int64_t>& pads, co
   for (size_t d = 0; d < r; ++d) os[d] = x.shape[d] + pads[d] + pads[d + r];
   std::vector<double> out(static_cast<size_t>(ir::numElements(os)));
   for (int64_t i = 0; i < static_cast<int64_t>(out.size()); ++i) {
-    auto o = unravel(i, os);
+    auto o = coords(i, os);
     bool fill = false;
     for (size_t d = 0; d < r; ++d) {
       int64_t c = o[d] - pads[d], n = x.shape[d];
@@ -301,7 +287,7 @@ TensorPtr naivePad(const ir::TensorData& x, const std::vector<int64_t>& pads, co
       }
       o[d] = c;
     }
-    out[static_cast<size_t>(i)] = fill ? cval : x.floatAt(ravel(o, x.shape));
+    out[static_cast<size_t>(i)] = fill ? cval : x.floatAt(linear(o, x.shape));
   }
   std::vector<float> f(out.begin(), out.end());
   return floatTensor(os, f);
