@@ -92,8 +92,7 @@ void inferNode(const OpRegistry& reg, const Node& node, std::vector<ValueInfo>& 
   }
 }
 
-namespace {
-void evaluateKnown(const Node& n, std::vector<ValueInfo>& infos, const Evaluator& evaluator) {
+void evaluateKnownOutputs(const Node& n, std::vector<ValueInfo>& infos, const Evaluator& evaluator) {
   std::vector<const TensorData*> ins;
   for (const Value* in : n.inputs) {
     if (!in) {
@@ -110,11 +109,15 @@ void evaluateKnown(const Node& n, std::vector<ValueInfo>& infos, const Evaluator
     int64_t ne = numElements(i.shape);
     if (ne < 0 || ne > kMaxInferredElements) return;
   }
-  auto outs = evaluator(n, ins, infos);
-  for (size_t k = 0; k < outs.size() && k < n.outputs.size(); ++k)
-    infos[static_cast<size_t>(n.outputs[k]->id)].data = std::move(outs[k]);
+  try {
+    auto outs = evaluator(n, ins, infos);
+    for (size_t k = 0; k < outs.size() && k < n.outputs.size(); ++k)
+      infos[static_cast<size_t>(n.outputs[k]->id)].data = std::move(outs[k]);
+  } catch (const Error& e) {
+    // an op without a host kernel simply stays unknown; a real failure is reported
+    if (e.code() != ErrorCode::kUNSUPPORTED_NODE) throw e.withContext("node '" + n.name + "' (" + n.op + ")");
+  }
 }
-}  // namespace
 
 void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos, const Evaluator* evaluator) {
   infos.resize(graph.values.size());
@@ -127,24 +130,17 @@ void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo
     }
   for (const auto& n : graph.nodes) {
     inferNode(reg, *n, infos);
-    if (evaluator) {
-      try {
-        evaluateKnown(*n, infos, *evaluator);
-      } catch (const Error& e) {
-        // an op without a host kernel simply stays unknown; a real failure is reported
-        if (e.code() != ErrorCode::kUNSUPPORTED_NODE) throw e.withContext("node '" + n->name + "' (" + n->op + ")");
-      }
-    }
+    if (evaluator) evaluateKnownOutputs(*n, infos, *evaluator);
   }
 }
 
-void inferGraphInPlace(const OpRegistry& reg, Graph& graph) {
+void inferGraphInPlace(const OpRegistry& reg, Graph& graph, const Evaluator* evaluator) {
   std::vector<ValueInfo> infos(graph.values.size());
   for (const Value* in : graph.inputs) {
     infos[static_cast<size_t>(in->id)].dtype = in->dtype;
     infos[static_cast<size_t>(in->id)].shape = in->shape;
   }
-  inferGraph(reg, graph, infos);
+  inferGraph(reg, graph, infos, evaluator);
   for (const auto& n : graph.nodes)
     for (Value* o : n->outputs) {
       o->dtype = infos[static_cast<size_t>(o->id)].dtype;

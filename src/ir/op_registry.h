@@ -101,7 +101,12 @@ constexpr int64_t kMaxInferredElements = 4096;
 void inferGraph(const OpRegistry& reg, const Graph& graph, std::vector<ValueInfo>& infos,
                 const Evaluator* evaluator = nullptr);
 
+//! After inferNode: if every present input of `node` has known contents and its outputs are small
+//! (kMaxInferredElements), computes the outputs' contents with `evaluator`. An op the evaluator cannot
+//! run stays unknown; any other failure throws with the node's name.
+void evaluateKnownOutputs(const Node& node, std::vector<ValueInfo>& infos, const Evaluator& evaluator);
+
 //! Runs inference over the graph and stores the result in the values (dtype, shape).
-void inferGraphInPlace(const OpRegistry& reg, Graph& graph);
+void inferGraphInPlace(const OpRegistry& reg, Graph& graph, const Evaluator* evaluator = nullptr);
 
 }  // namespace kiln::ir

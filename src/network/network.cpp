@@ -2,6 +2,7 @@
 // layers_<family>.cpp.
 #include <algorithm>
 
+#include "backends/cpu/evaluate.h"
 #include "core/dtype.h"
 #include "ir/op_registry.h"
 #include "network/network_impl.h"
@@ -141,6 +142,7 @@ bool NetworkImpl::inferShapes() const {
     if (inputsOk && sorted) {
       try {
         ir::inferNode(reg, *n, infos);
+        ir::evaluateKnownOutputs(*n, infos, cpu::referenceEvaluator());
         for (ir::Value* o : n->outputs) {
           o->dtype = infos[static_cast<size_t>(o->id)].dtype;
           o->shape = infos[static_cast<size_t>(o->id)].shape;

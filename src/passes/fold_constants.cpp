@@ -28,9 +28,7 @@ bool foldConstants(ir::Graph& graph, PassContext& ctx) {
     infos[static_cast<size_t>(in->id)].dtype = in->dtype;
     infos[static_cast<size_t>(in->id)].shape = in->shape;
   }
-  ir::Evaluator eval = [](const ir::Node& n, const std::vector<const ir::TensorData*>& ins,
-                          const std::vector<ir::ValueInfo>& inf) { return cpu::evaluateNode(n, ins, inf); };
-  ir::inferGraph(ctx.ops, graph, infos, &eval);
+  ir::inferGraph(ctx.ops, graph, infos, &cpu::referenceEvaluator());
 
   std::vector<ir::Node*> folded;
   for (auto& np : graph.nodes) {

@@ -38,9 +38,7 @@ void ContextState::prepare() {
     info.dtype = t.dtype;
     info.shape = ioShapes[i];
   }
-  ir::Evaluator eval = [](const ir::Node& n, const std::vector<const ir::TensorData*>& ins,
-                          const std::vector<ir::ValueInfo>& inf) { return cpu::evaluateNode(n, ins, inf); };
-  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &eval);
+  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &cpu::referenceEvaluator());
 
   std::vector<MemoryBlock> blocks;
   std::vector<int32_t> blockValue;

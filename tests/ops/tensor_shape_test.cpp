@@ -77,7 +77,7 @@ TEST(ShapeOp, InferenceProvidesData) {
   sh->attrs = a;
   std::vector<ir::ValueInfo> infos(g.values.size());
   infos[static_cast<size_t>(in->id)].shape = in->shape;
-  ir::inferGraph(ir::defaultOpRegistry(), g, infos);
+  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &cpu::referenceEvaluator());
   auto* d = infos[static_cast<size_t>(sh->outputs[0]->id)].data.get();
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->toInts(), (std::vector<int64_t>{3, 4}));
@@ -96,7 +96,7 @@ TEST(ShapeOp, FoldsShapeGatherConcatReshapeChain) {
   ir::Node* cc = g.addNode("Concat", "concat", {un->outputs[0], g.addConstant("m1", int64Tensor({1}, {-1}))}, 1);
   cc->attrs = ca;
   ir::Node* rs = g.addNode("Reshape", "reshape", {x, cc->outputs[0]}, 1);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(rs->outputs[0]->shape), "[2,12]");
 }
 
@@ -106,14 +106,14 @@ TEST(ReshapeOp, UnknownShapeContentsGiveRank) {
   ir::Value* s = g.addValue("s", DataType::kINT64, {3});
   g.inputs = {x, s};
   ir::Node* rs = g.addNode("Reshape", "reshape", {x, s}, 1);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(rs->outputs[0]->shape), "[?,?,?]");
   // a dynamic dim copied by 0 keeps -1 inference possible
   ir::Graph g2;
   ir::Value* x2 = g2.addValue("x", DataType::kFLOAT, {-1, 3, 4});
   g2.inputs = {x2};
   ir::Node* r2 = g2.addNode("Reshape", "reshape", {x2, g2.addConstant("s", int64Tensor({2}, {0, -1}))}, 1);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g2);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g2, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(r2->outputs[0]->shape), "[?,12]");
 }
 
@@ -414,7 +414,7 @@ TEST(TensorOp, InferenceWithUnknownContents) {
   ir::Node* fl = g.addNode("Flatten", "flatten", {dyn}, 1);
   ir::Node* co = g.addNode("ConstantOfShape", "cos", {s3}, 1);
   ir::Node* sh = g.addNode("Shape", "shape", {dyn}, 1);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(ex->outputs[0]->shape), "[?,3,?]");
   EXPECT_EQ(ir::shapeToString(ti->outputs[0]->shape), "[?,?]");
   EXPECT_EQ(ir::shapeToString(sl->outputs[0]->shape), "[?,1]");

@@ -72,7 +72,7 @@ TEST(ConcatOp, FoldsInt64Vectors) {
   ir::Node* n = g.addNode("Concat", "c", {g.addConstant("a", int64Tensor({1}, {4})), g.addConstant("b", int64Tensor({2}, {-1, 2}))}, 1);
   n->attrs = axisAttr(0);
   std::vector<ir::ValueInfo> infos;
-  ir::inferGraph(ir::defaultOpRegistry(), g, infos);
+  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &cpu::referenceEvaluator());
   auto* d = infos[static_cast<size_t>(n->outputs[0]->id)].data.get();
   ASSERT_NE(d, nullptr);
   EXPECT_EQ(d->toInts(), (std::vector<int64_t>{4, -1, 2}));
@@ -85,7 +85,7 @@ TEST(ConcatOp, UnknownDimsPropagate) {
   g.inputs = {a, b};
   ir::Node* n = g.addNode("Concat", "c", {a, b}, 1);
   n->attrs = axisAttr(0);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(n->outputs[0]->shape), "[?,3]");
 }
 
@@ -221,7 +221,7 @@ TEST(SliceOp, UnknownStartsGiveUnknownExtents) {
   ir::Value* st = g.addValue("st", DataType::kINT64, {1});
   g.inputs = {x, st};
   ir::Node* n = g.addNode("Slice", "s", {x, st, g.addConstant("e", int64Tensor({1}, {3})), g.addConstant("a", int64Tensor({1}, {1}))}, 1);
-  ir::inferGraphInPlace(ir::defaultOpRegistry(), g);
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
   EXPECT_EQ(ir::shapeToString(n->outputs[0]->shape), "[4,?,6]");
 }
 

@@ -45,6 +45,12 @@ std::vector<std::shared_ptr<const ir::TensorData>> evaluateNode(const ir::Node& 
   return std::vector<std::shared_ptr<const ir::TensorData>>(outData.begin(), outData.end());
 }
 
+const ir::Evaluator& referenceEvaluator() {
+  static const ir::Evaluator eval = [](const ir::Node& n, const std::vector<const ir::TensorData*>& ins,
+                                       const std::vector<ir::ValueInfo>& infos) { return evaluateNode(n, ins, infos); };
+  return eval;
+}
+
 std::vector<std::shared_ptr<const ir::TensorData>> runSingleOp(const std::string& op, const ir::Attributes& attrs,
                                                                const std::vector<std::shared_ptr<const ir::TensorData>>& inputs,
                                                                int numOutputs) {

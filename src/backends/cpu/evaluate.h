@@ -16,6 +16,9 @@ std::vector<std::shared_ptr<const ir::TensorData>> evaluateNode(const ir::Node& 
                                                                 const std::vector<const ir::TensorData*>& inputs,
                                                                 const std::vector<ir::ValueInfo>& infos);
 
+//! evaluateNode as an ir::Evaluator: what fills in the contents of small known values during inference.
+const ir::Evaluator& referenceEvaluator();
+
 //! Convenience for tests: builds a one-node graph `op(inputs...)` with the given attributes, infers
 //! shapes, runs the reference kernel and returns the outputs.
 std::vector<std::shared_ptr<const ir::TensorData>> runSingleOp(const std::string& op, const ir::Attributes& attrs,

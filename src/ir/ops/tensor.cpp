@@ -4,7 +4,6 @@
 #include <cmath>
 #include <set>
 
-#include "backends/cpu/evaluate.h"
 #include "ir/ops/tensor_ops.h"
 
 namespace kiln::ir {
@@ -13,37 +12,8 @@ namespace tensor_ops {
 
 void throwInvalid(const std::string& msg) { throw Error(ErrorCode::kINVALID_ARGUMENT, msg); }
 
-void setOutputsAndFold(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs, int64_t maxElements) {
+void setOutputs(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs) {
   for (size_t i = 0; i < outs.size(); ++i) c.setOutput(static_cast<int>(i), outs[i].first, outs[i].second);
-  int64_t total = 0;
-  for (const auto& o : outs) {
-    if (!allKnown(o.second)) return;
-    total += numElements(o.second);
-  }
-  if (total > maxElements || static_cast<int>(outs.size()) != c.numOutputs()) return;
-  std::vector<const TensorData*> inputs(static_cast<size_t>(c.numInputs()), nullptr);
-  for (int i = 0; i < c.numInputs(); ++i) {
-    if (!c.hasInput(i)) continue;
-    if (!c.inputData(i)) return;
-    inputs[static_cast<size_t>(i)] = c.inputData(i);
-  }
-  const Node& n = c.node();
-  int32_t maxId = 0;
-  for (const Value* o : n.outputs) maxId = std::max(maxId, o->id);
-  std::vector<ValueInfo> infos(static_cast<size_t>(maxId) + 1);
-  for (size_t i = 0; i < outs.size(); ++i) {
-    ValueInfo& vi = infos[static_cast<size_t>(n.outputs[i]->id)];
-    vi.dtype = outs[i].first;
-    vi.shape = outs[i].second;
-  }
-  std::vector<std::shared_ptr<const TensorData>> results;
-  try {
-    results = cpu::evaluateNode(n, inputs, infos);
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::kINVALID_ARGUMENT) c.fail(e.message());
-    return;  // e.g. an unsupported type for the reference kernel: just don't fold
-  }
-  for (size_t i = 0; i < results.size(); ++i) c.setOutputData(static_cast<int>(i), results[i]);
 }
 
 std::vector<SliceAxis> sliceParams(const Shape& dims, const std::vector<int64_t>& starts,

@@ -27,7 +27,7 @@ void inferGather(InferContext& c) {
   Shape out(d.begin(), d.begin() + axis);
   for (int64_t v : c.inputShape(1)) out.push_back(v);
   out.insert(out.end(), d.begin() + axis + 1, d.end());
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferGatherElements(InferContext& c) {
@@ -37,7 +37,7 @@ void inferGatherElements(InferContext& c) {
   if (d.size() != i.size()) c.fail("GatherElements: data and indices must have the same rank");
   if (d.empty()) c.fail("GatherElements: rank must be >= 1");
   c.normalizeAxis(c.attrs().getInt("axis", 0), static_cast<int64_t>(d.size()));
-  setOutputsAndFold(c, {{c.inputType(0), i}});
+  setOutputs(c, {{c.inputType(0), i}});
 }
 
 void inferGatherND(InferContext& c) {
@@ -55,7 +55,7 @@ void inferGatherND(InferContext& c) {
   for (int64_t k = 0; k < b; ++k) out.push_back(merge(c, d[static_cast<size_t>(k)], i[static_cast<size_t>(k)], "GatherND batch dims"));
   for (int64_t k = b; k < q - 1; ++k) out.push_back(i[static_cast<size_t>(k)]);
   for (int64_t k = b + m; k < r; ++k) out.push_back(d[static_cast<size_t>(k)]);
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void checkReduction(InferContext& c) {
@@ -76,7 +76,7 @@ void inferScatterElements(InferContext& c) {
   for (size_t k = 0; k < i.size(); ++k) merge(c, i[k], u[k], "ScatterElements indices/updates");
   if (c.inputType(2) != c.inputType(0)) c.fail("ScatterElements: updates must have the data's type");
   c.normalizeAxis(c.attrs().getInt("axis", 0), static_cast<int64_t>(d.size()));
-  setOutputsAndFold(c, {{c.inputType(0), d}});
+  setOutputs(c, {{c.inputType(0), d}});
 }
 
 void inferScatterND(InferContext& c) {
@@ -94,7 +94,7 @@ void inferScatterND(InferContext& c) {
   for (size_t k = 0; k + 1 < i.size(); ++k) merge(c, i[k], u[k], "ScatterND updates");
   for (size_t k = static_cast<size_t>(m); k < d.size(); ++k) merge(c, d[k], u[i.size() - 1 + k - static_cast<size_t>(m)], "ScatterND updates");
   if (c.inputType(2) != c.inputType(0)) c.fail("ScatterND: updates must have the data's type");
-  setOutputsAndFold(c, {{c.inputType(0), d}});
+  setOutputs(c, {{c.inputType(0), d}});
 }
 
 void inferTopK(InferContext& c) {
@@ -115,7 +115,7 @@ void inferTopK(InferContext& c) {
     if (d >= 0 && k > d) c.fail("TopK: K = " + std::to_string(k) + " exceeds the axis extent " + std::to_string(d));
   }
   out[static_cast<size_t>(axis)] = k;
-  setOutputsAndFold(c, {{c.inputType(0), out}, {it, out}});
+  setOutputs(c, {{c.inputType(0), out}, {it, out}});
 }
 
 }  // namespace

@@ -19,11 +19,9 @@ void registerSliceOps(OpRegistry& reg);   // tensor_slice.cpp
 void registerGatherOps(OpRegistry& reg);  // tensor_gather.cpp
 void registerResizeOps(OpRegistry& reg);  // tensor_gather.cpp (end of file)
 
-//! Sets the outputs and, when every present input's contents are known, every output shape is known and
-//! the outputs are small, evaluates the node with its reference kernel and sets the outputs' contents
-//! (this is what folds Shape->Gather->Concat->Reshape chains during inference).
-void setOutputsAndFold(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs,
-                       int64_t maxElements = 4096);
+//! Sets the outputs. (Contents of small outputs computed from known inputs, which fold
+//! Shape->Gather->Concat->Reshape chains, are filled by the inference driver's evaluator: see inferGraph.)
+void setOutputs(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs);
 
 inline bool allKnown(const Shape& s) {
   for (int64_t d : s)

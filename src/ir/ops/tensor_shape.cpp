@@ -78,7 +78,7 @@ void inferSize(InferContext& c) {
 
 void inferTranspose(InferContext& c) {
   auto perm = permutation(c, "perm", c.inputRank(0), false);
-  setOutputsAndFold(c, {{c.inputType(0), permute(c.inputShape(0), perm)}});
+  setOutputs(c, {{c.inputType(0), permute(c.inputShape(0), perm)}});
 }
 
 void inferReshape(InferContext& c) {
@@ -96,7 +96,7 @@ void inferReshape(InferContext& c) {
     if (n < 0) c.fail("Reshape: the length of the shape input is unknown");
     out.assign(static_cast<size_t>(n), -1);
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferFlatten(InferContext& c) {
@@ -106,7 +106,7 @@ void inferFlatten(InferContext& c) {
   if (axis < -r || axis > r) c.fail("Flatten: axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
   if (axis < 0) axis += r;
   Shape a(s.begin(), s.begin() + axis), b(s.begin() + axis, s.end());
-  setOutputsAndFold(c, {{c.inputType(0), {numElements(a), numElements(b)}}});
+  setOutputs(c, {{c.inputType(0), {numElements(a), numElements(b)}}});
 }
 
 void inferSqueeze(InferContext& c) {
@@ -132,7 +132,7 @@ void inferSqueeze(InferContext& c) {
   Shape out;
   for (size_t i = 0; i < s.size(); ++i)
     if (!drop[i]) out.push_back(s[i]);
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferUnsqueeze(InferContext& c) {
@@ -150,7 +150,7 @@ void inferUnsqueeze(InferContext& c) {
   Shape out;
   size_t j = 0;
   for (int64_t i = 0; i < outRank; ++i) out.push_back(ins[static_cast<size_t>(i)] ? 1 : s[j++]);
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferExpand(InferContext& c) {
@@ -174,7 +174,7 @@ void inferExpand(InferContext& c) {
     for (size_t i = 0; i < s.size(); ++i)
       if (s[s.size() - 1 - i] > 1) out[r - 1 - i] = s[s.size() - 1 - i];
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferTile(InferContext& c) {
@@ -190,7 +190,7 @@ void inferTile(InferContext& c) {
       out[i] = s[i] < 0 ? (r[i] == 0 ? 0 : -1) : s[i] * r[i];
     }
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 // kiln "Shuffle": transpose(first_perm) -> reshape -> transpose(second_perm), TensorRT's IShuffleLayer.
@@ -218,7 +218,7 @@ void inferShuffle(InferContext& c) {
   }
   Shape out = r;
   if (c.attrs().has("second_perm")) out = permute(r, permutation(c, "second_perm", static_cast<int64_t>(r.size()), true));
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferConstantOfShape(InferContext& c) {
@@ -236,7 +236,7 @@ void inferConstantOfShape(InferContext& c) {
     if (n < 0) c.fail("ConstantOfShape: the rank of the output is unknown");
     out.assign(static_cast<size_t>(n), -1);
   }
-  setOutputsAndFold(c, {{t, out}});
+  setOutputs(c, {{t, out}});
 }
 
 void inferRange(InferContext& c) {
@@ -263,7 +263,7 @@ void inferRange(InferContext& c) {
     }
     out = {n};
   }
-  setOutputsAndFold(c, {{t, out}});
+  setOutputs(c, {{t, out}});
 }
 
 void inferEyeLike(InferContext& c) {
@@ -293,7 +293,7 @@ void inferDepthToSpace(InferContext& c, bool toSpace) {
     out[2] = s[2] < 0 ? -1 : s[2] / b;
     out[3] = s[3] < 0 ? -1 : s[3] / b;
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferTrilu(InferContext& c) {
@@ -308,7 +308,7 @@ void inferCumSum(InferContext& c) {
   requireIndexType(c, 1, "CumSum's axis");
   if (numElements(c.inputShape(1)) > 1 || c.inputRank(1) > 1) c.fail("CumSum: axis must be a scalar");
   if (c.inputData(1)) c.normalizeAxis(c.inputData(1)->intAt(0), c.inputRank(0));
-  setOutputsAndFold(c, {{c.inputType(0), c.inputShape(0)}});
+  setOutputs(c, {{c.inputType(0), c.inputShape(0)}});
 }
 
 void inferOneHot(InferContext& c) {

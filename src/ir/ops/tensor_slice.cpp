@@ -40,7 +40,7 @@ void inferConcat(InferContext& c) {
     sum = (sum < 0 || a < 0) ? -1 : sum + a;
   }
   out[static_cast<size_t>(axis)] = sum;
-  setOutputsAndFold(c, {{t, out}});
+  setOutputs(c, {{t, out}});
 }
 
 void inferSplit(InferContext& c) {
@@ -82,7 +82,7 @@ void inferSplit(InferContext& c) {
     o[static_cast<size_t>(axis)] = sizes[static_cast<size_t>(i)];
     outs.push_back({c.inputType(0), o});
   }
-  setOutputsAndFold(c, outs);
+  setOutputs(c, outs);
 }
 
 void inferSlice(InferContext& c) {
@@ -110,7 +110,7 @@ void inferSlice(InferContext& c) {
     out = s;
     for (int64_t a : c.inputData(3)->toInts()) out[static_cast<size_t>(c.normalizeAxis(a, r))] = -1;
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 void inferStridedSlice(InferContext& c) {
@@ -134,7 +134,7 @@ void inferStridedSlice(InferContext& c) {
                std::to_string(s[i]) + ")");
     }
   }
-  setOutputsAndFold(c, {{c.inputType(0), size}});
+  setOutputs(c, {{c.inputType(0), size}});
 }
 
 void inferPad(InferContext& c) {
@@ -161,7 +161,7 @@ void inferPad(InferContext& c) {
   }
   Shape out(s.size(), -1);
   if (!axesKnown) {
-    setOutputsAndFold(c, {{c.inputType(0), out}});
+    setOutputs(c, {{c.inputType(0), out}});
     return;
   }
   out = s;
@@ -181,7 +181,7 @@ void inferPad(InferContext& c) {
     if (mode != "constant" && s[a] == 0 && o > 0) c.fail("Pad: mode '" + mode + "' cannot pad an empty axis");
     out[a] = o;
   }
-  setOutputsAndFold(c, {{c.inputType(0), out}});
+  setOutputs(c, {{c.inputType(0), out}});
 }
 
 }  // namespace
