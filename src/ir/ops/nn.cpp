@@ -53,8 +53,10 @@ void requireChannelVector(InferContext& c, int i, int64_t C, const char* what) {
 // ---------------------------------------------------------------------------------------------------------
 // Convolution
 
-void inferConv(InferContext& c) {
-  requireFloat(c, 0, "Conv input X");
+//! Checks shared by Conv and ConvTranspose (types, ranks, kernel_shape against W, group); returns the
+//! kernel extents and the group count.
+std::pair<std::vector<int64_t>, int64_t> convKernelAndGroup(InferContext& c, const char* what) {
+  requireFloat(c, 0, (std::string(what) + " input X").c_str());
   requireSameType(c, 0, 1);
   requireSameType(c, 0, 2);
   const Shape& x = c.inputShape(0);
@@ -72,6 +74,14 @@ void inferConv(InferContext& c) {
   }
   int64_t group = c.attrs().getInt("group", 1);
   if (group < 1) c.fail("group must be >= 1");
+  return {k, group};
+}
+
+void inferConv(InferContext& c) {
+  auto [k, group] = convKernelAndGroup(c, "Conv");
+  const Shape& x = c.inputShape(0);
+  const Shape& w = c.inputShape(1);
+  const size_t n = x.size() - 2;
   const int64_t C = x[1], cpg = w[1], M = w[0];
   if (C >= 0 && cpg >= 0 && cpg * group != C)
     c.fail("W " + str(w) + " expects " + std::to_string(cpg * group) + " input channels (" + std::to_string(cpg) +
@@ -89,24 +99,10 @@ void inferConv(InferContext& c) {
 }
 
 void inferConvTranspose(InferContext& c) {
-  requireFloat(c, 0, "ConvTranspose input X");
-  requireSameType(c, 0, 1);
-  requireSameType(c, 0, 2);
+  auto [k, group] = convKernelAndGroup(c, "ConvTranspose");
   const Shape& x = c.inputShape(0);
   const Shape& w = c.inputShape(1);
-  if (x.size() < 3) c.fail("X must have rank >= 3 ([N, C, spatial...]), got " + str(x));
-  if (w.size() != x.size()) c.fail("W " + str(w) + " must have the rank of X " + str(x));
   const size_t n = x.size() - 2;
-  std::vector<int64_t> k(w.begin() + 2, w.end());
-  if (c.attrs().has("kernel_shape")) {
-    auto ks = c.attrs().getInts("kernel_shape");
-    if (ks.size() != n) c.fail("kernel_shape has " + std::to_string(ks.size()) + " values, expected " + std::to_string(n));
-    for (size_t i = 0; i < n; ++i)
-      if (k[i] >= 0 && ks[i] != k[i]) c.fail("kernel_shape does not match W " + str(w));
-    k = ks;
-  }
-  int64_t group = c.attrs().getInt("group", 1);
-  if (group < 1) c.fail("group must be >= 1");
   const int64_t C = x[1];
   if (C >= 0 && w[0] >= 0 && w[0] != C)
     c.fail("W " + str(w) + " expects " + std::to_string(w[0]) + " input channels, X " + str(x) + " has " + std::to_string(C));
