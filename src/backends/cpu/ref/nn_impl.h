@@ -83,10 +83,9 @@ void dispatchFloatInt(DataType t, F&& f) {
   }
 }
 
-//! Offsets (in elements, row-major) of every position over the dims where `select[i]` is true, the other
-//! dims held at 0, in row-major order of the selected dims.
-inline std::vector<int64_t> offsetsOver(std::span<const int64_t> shape, const std::vector<bool>& select) {
-  std::vector<int64_t> strides = ir::stridesOf(ir::Shape(shape.begin(), shape.end()));
+//! Offsets over the selected dims of `shape` using the given strides (row-major order of those dims).
+inline std::vector<int64_t> stridedOffsets(const ir::Shape& shape, const std::vector<bool>& select,
+                                    const std::vector<int64_t>& strides) {
   std::vector<int64_t> dims, st;
   int64_t count = 1;
   for (size_t i = 0; i < shape.size(); ++i)
@@ -96,8 +95,8 @@ inline std::vector<int64_t> offsetsOver(std::span<const int64_t> shape, const st
       count *= shape[i];
     }
   std::vector<int64_t> out;
-  out.reserve(static_cast<size_t>(count));
   if (count == 0) return out;
+  out.reserve(static_cast<size_t>(count));
   std::vector<int64_t> idx(dims.size(), 0);
   int64_t off = 0;
   for (int64_t k = 0; k < count; ++k) {
@@ -111,6 +110,13 @@ inline std::vector<int64_t> offsetsOver(std::span<const int64_t> shape, const st
     }
   }
   return out;
+}
+
+//! Offsets (in elements, row-major) of every position over the dims where `select[i]` is true, the other
+//! dims held at 0, in row-major order of the selected dims.
+inline std::vector<int64_t> offsetsOver(std::span<const int64_t> shape, const std::vector<bool>& select) {
+  ir::Shape s(shape.begin(), shape.end());
+  return stridedOffsets(s, select, ir::stridesOf(s));
 }
 
 //! Splits a tensor of `shape` into the kept dims (outer) and the reduced dims (inner): element

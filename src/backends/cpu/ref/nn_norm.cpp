@@ -21,34 +21,6 @@ std::vector<double> loadDoubles(const TensorView& t) {
   return v;
 }
 
-//! Offsets over the selected dims of `shape` using the given strides (row-major order of those dims).
-std::vector<int64_t> stridedOffsets(const ir::Shape& shape, const std::vector<bool>& select,
-                                    const std::vector<int64_t>& strides) {
-  std::vector<int64_t> dims, st;
-  int64_t count = 1;
-  for (size_t i = 0; i < shape.size(); ++i)
-    if (select[i]) {
-      dims.push_back(shape[i]);
-      st.push_back(strides[i]);
-      count *= shape[i];
-    }
-  std::vector<int64_t> out;
-  if (count == 0) return out;
-  out.reserve(static_cast<size_t>(count));
-  std::vector<int64_t> idx(dims.size(), 0);
-  int64_t off = 0;
-  for (int64_t k = 0; k < count; ++k) {
-    out.push_back(off);
-    for (size_t i = dims.size(); i-- > 0;) {
-      ++idx[i];
-      off += st[i];
-      if (idx[i] < dims[i]) break;
-      off -= st[i] * dims[i];
-      idx[i] = 0;
-    }
-  }
-  return out;
-}
 
 //! Broadcast strides of a parameter over x's shape, then over the grouped view of x (channel axis 1 split
 //! into [groups, C/groups]) when groups > 1.
