@@ -6,9 +6,11 @@ namespace kiln::cpu {
 
 std::vector<std::shared_ptr<const ir::TensorData>> evaluateNode(const ir::Node& node,
                                                                 const std::vector<const ir::TensorData*>& inputs,
-                                                                const std::vector<ir::ValueInfo>& infos) {
-  const Tactic* tactic = defaultKernelRegistry().find(node.op, "ref");
-  if (!tactic) throw Error(ErrorCode::kUNSUPPORTED_NODE, "no reference kernel for operation '" + node.op + "'");
+                                                                const std::vector<ir::ValueInfo>& infos,
+                                                                const std::string& tacticName) {
+  const Tactic* tactic = defaultKernelRegistry().find(node.op, tacticName);
+  if (!tactic)
+    throw Error(ErrorCode::kUNSUPPORTED_NODE, "no '" + tacticName + "' kernel for operation '" + node.op + "'");
   std::unique_ptr<Kernel> kernel = tactic->create(node);
 
   std::vector<TensorView> ins(node.inputs.size());
@@ -53,7 +55,7 @@ const ir::Evaluator& referenceEvaluator() {
 
 std::vector<std::shared_ptr<const ir::TensorData>> runSingleOp(const std::string& op, const ir::Attributes& attrs,
                                                                const std::vector<std::shared_ptr<const ir::TensorData>>& inputs,
-                                                               int numOutputs) {
+                                                               int numOutputs, const std::string& tactic) {
   ir::Graph g;
   std::vector<ir::Value*> ins;
   for (size_t i = 0; i < inputs.size(); ++i)
@@ -65,7 +67,7 @@ std::vector<std::shared_ptr<const ir::TensorData>> runSingleOp(const std::string
   ir::inferGraph(ir::defaultOpRegistry(), g, infos);
   std::vector<const ir::TensorData*> raw;
   for (const auto& p : inputs) raw.push_back(p.get());
-  return evaluateNode(*n, raw, infos);
+  return evaluateNode(*n, raw, infos, tactic);
 }
 
 }  // namespace kiln::cpu

@@ -86,6 +86,8 @@ const KernelRegistry& defaultKernelRegistry();
 void registerElementwiseKernels(KernelRegistry& reg);
 void registerNnKernels(KernelRegistry& reg);
 void registerTensorKernels(KernelRegistry& reg);
+// Optimized tactics (src/backends/cpu/fast/), registered after the reference ones.
+void registerFastKernels(KernelRegistry& reg);
 
 //! Helper for families: a tactic named "ref" built by `new K(node)`.
 template <class K>

@@ -28,6 +28,7 @@ const KernelRegistry& defaultKernelRegistry() {
     registerElementwiseKernels(r);
     registerNnKernels(r);
     registerTensorKernels(r);
+    registerFastKernels(r);
     return r;
   }();
   return reg;

@@ -4,12 +4,6 @@
 namespace kiln::cpu::nn {
 namespace {
 
-std::vector<int64_t> kernelFromW(const TensorView& w, const std::vector<int64_t>& attrKernel) {
-  std::vector<int64_t> k(w.shape.begin() + 2, w.shape.end());
-  if (!attrKernel.empty() && attrKernel != k) badData("kernel_shape does not match the weights' shape");
-  return k;
-}
-
 void checkTypes(const ir::Node& node) {
   DataType t = node.inputs[0]->dtype;
   requireFloatType(node, t);

@@ -133,6 +133,13 @@ inline ReduceLayout reduceLayout(std::span<const int64_t> shape, const std::vect
 }
 
 
+//! Kernel extents from W [M, C/g, k...], checked against a kernel_shape attribute when there is one.
+inline std::vector<int64_t> kernelFromW(const TensorView& w, const std::vector<int64_t>& attrKernel) {
+  std::vector<int64_t> k(w.shape.begin() + 2, w.shape.end());
+  if (!attrKernel.empty() && attrKernel != k) badData("kernel_shape does not match the weights' shape");
+  return k;
+}
+
 //! Geometry of a window op (Conv, ConvTranspose, pooling) with the spatial dims padded in front to 3
 //! (1-D and 2-D ops run as 3-D ones with extent-1 leading dims).
 struct Geom3 {

@@ -1,0 +1,242 @@
+// "gemm" tactics: MatMul, Gemm and Conv (as im2col + GEMM, 1x1 convolutions without im2col) on the packed
+// SGEMM. float32 only; the reference kernels stay the oracle (tests/ops/gemm_tactics_test.cpp).
+#include <algorithm>
+#include <cstring>
+
+#include "backends/cpu/gemm/sgemm.h"
+#include "backends/cpu/ref/nn_impl.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+using nn::badData;
+
+bool allFloat32(const ir::Node& node, std::string* why) {
+  for (const ir::Value* v : node.inputs)
+    if (v && v->dtype != DataType::kFLOAT) {
+      if (why) *why = "float32 only";
+      return false;
+    }
+  return true;
+}
+
+std::size_t alignUp(std::size_t n) { return (n + 63) / 64 * 64; }
+
+class MatMulGemm : public Kernel {
+ public:
+  explicit MatMulGemm(const ir::Node& node)
+      : transA_(node.attrs.getInt("transA", 0) != 0), transB_(node.attrs.getInt("transB", 0) != 0),
+        vecA_(node.attrs.getInt("vecA", 0) != 0), vecB_(node.attrs.getInt("vecB", 0) != 0) {}
+
+  std::size_t workspaceSize(std::span<const TensorView>, std::span<const TensorView>) const override {
+    return sgemmWorkspaceBytes();
+  }
+
+  void run(const KernelContext& ctx) const override {
+    const TensorView& a = ctx.inputs[0];
+    const TensorView& b = ctx.inputs[1];
+    const TensorView& y = ctx.outputs[0];
+    const bool vA = vecA_ || a.rank() == 1, vB = vecB_ || b.rank() == 1;
+    const int64_t ra = a.rank(), rb = b.rank();
+    int64_t M = 1, K, aMat;
+    MatrixView A{a.as<float>(), 0, 1};
+    if (vA) {
+      K = a.dim(ra - 1), aMat = K;
+    } else {
+      int64_t r0 = a.dim(ra - 2), r1 = a.dim(ra - 1);
+      aMat = r0 * r1;
+      if (transA_) M = r1, K = r0, A.rs = 1, A.cs = r1;
+      else M = r0, K = r1, A.rs = r1, A.cs = 1;
+    }
+    int64_t N = 1, K2, bMat;
+    MatrixView B{b.as<float>(), 1, 0};
+    if (vB) {
+      K2 = b.dim(rb - 1), bMat = K2;
+    } else {
+      int64_t r0 = b.dim(rb - 2), r1 = b.dim(rb - 1);
+      bMat = r0 * r1;
+      if (transB_) K2 = r1, N = r0, B.rs = 1, B.cs = r1;
+      else K2 = r0, N = r1, B.rs = r1, B.cs = 1;
+    }
+    if (K != K2) badData("MatMul: inner dimensions do not match");
+    ir::Shape aB(a.shape.begin(), a.shape.end() - (vA ? 1 : 2));
+    ir::Shape bB(b.shape.begin(), b.shape.end() - (vB ? 1 : 2));
+    ir::Shape batch = ir::broadcastShapes(aB, bB);
+    int64_t nb = 1;
+    for (int64_t d : batch) nb *= d;
+    if (nb * M * N != y.numel) badData("MatMul: output shape mismatch");
+    std::vector<int64_t> sa = ir::broadcastStrides(aB, batch), sb = ir::broadcastStrides(bB, batch);
+    float* Y = y.as<float>();
+    for (int64_t i = 0; i < nb; ++i) {
+      int64_t offA = 0, offB = 0, rem = i;
+      for (size_t d = batch.size(); d-- > 0;) {
+        int64_t c = rem % batch[d];
+        rem /= batch[d];
+        offA += c * sa[d];
+        offB += c * sb[d];
+      }
+      MatrixView Ai{A.p + offA * aMat, A.rs, A.cs}, Bi{B.p + offB * bMat, B.rs, B.cs};
+      sgemm(M, N, K, Ai, Bi, Y + i * M * N, N, false, ctx.workspace);
+    }
+  }
+
+ private:
+  bool transA_, transB_, vecA_, vecB_;
+};
+
+//! ONNX Gemm: Y = alpha * A' B' + beta * C (C broadcast to [M, N]).
+class GemmGemm : public Kernel {
+ public:
+  explicit GemmGemm(const ir::Node& node)
+      : alpha_(static_cast<float>(node.attrs.getFloat("alpha", 1.0))), beta_(static_cast<float>(node.attrs.getFloat("beta", 1.0))),
+        transA_(node.attrs.getInt("transA", 0) != 0), transB_(node.attrs.getInt("transB", 0) != 0) {}
+
+  std::size_t workspaceSize(std::span<const TensorView>, std::span<const TensorView>) const override {
+    return sgemmWorkspaceBytes();
+  }
+
+  void run(const KernelContext& ctx) const override {
+    const TensorView& a = ctx.inputs[0];
+    const TensorView& b = ctx.inputs[1];
+    const TensorView* c = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
+    const TensorView& y = ctx.outputs[0];
+    if (a.rank() != 2 || b.rank() != 2) badData("Gemm: A and B must be 2-D");
+    const int64_t M = transA_ ? a.dim(1) : a.dim(0), K = transA_ ? a.dim(0) : a.dim(1);
+    const int64_t N = transB_ ? b.dim(0) : b.dim(1), K2 = transB_ ? b.dim(1) : b.dim(0);
+    if (K != K2 || y.numel != M * N) badData("Gemm: shapes do not match");
+    MatrixView A{a.as<float>(), transA_ ? 1 : a.dim(1), transA_ ? a.dim(1) : 1};
+    MatrixView B{b.as<float>(), transB_ ? 1 : b.dim(1), transB_ ? b.dim(1) : 1};
+    float* Y = y.as<float>();
+    sgemm(M, N, K, A, B, Y, N, false, ctx.workspace);
+    const bool addC = c && beta_ != 0.f;
+    if (alpha_ == 1.f && !addC) return;
+    std::vector<int64_t> st = addC ? ir::broadcastStrides(c->shapeVec(), ir::Shape{M, N}) : std::vector<int64_t>{0, 0};
+    const float* C = addC ? c->as<float>() : nullptr;
+    for (int64_t i = 0; i < M; ++i)
+      for (int64_t j = 0; j < N; ++j) {
+        float v = alpha_ * Y[i * N + j];
+        Y[i * N + j] = addC ? v + beta_ * C[i * st[0] + j * st[1]] : v;
+      }
+  }
+
+ private:
+  float alpha_, beta_;
+  bool transA_, transB_;
+};
+
+//! Conv as GEMM per image and group: Y_g [M/g, out] = W_g [M/g, C/g * k] x col [C/g * k, out], where col is
+//! the image unfolded (im2col); 1x1 convolutions with stride 1 and no padding use the image directly.
+class ConvGemm : public Kernel {
+ public:
+  explicit ConvGemm(const ir::Node& node)
+      : attrKernel_(node.attrs.getInts("kernel_shape")), group_(node.attrs.getInt("group", 1)) {
+    if (group_ < 1) nn::unsupported(node, "group must be >= 1");
+    size_t n = node.inputs[1]->shape.size() >= 3 ? node.inputs[1]->shape.size() - 2 : attrKernel_.size();
+    window_ = ir::nn::parseWindow(node.attrs, std::vector<int64_t>(n, 1));
+  }
+
+  nn::Geom3 geometry(const TensorView& x, const TensorView& w, const TensorView& y) const {
+    if (x.rank() < 3 || x.rank() > 5 || w.rank() != x.rank() || y.rank() != x.rank())
+      badData("Conv: X and W must have the same rank in 3..5");
+    return nn::forwardGeom(x.shape.subspan(2), nn::kernelFromW(w, attrKernel_), window_, y.shape.subspan(2));
+  }
+
+  static bool direct(const nn::Geom3& g) {
+    for (int i = 0; i < 3; ++i)
+      if (g.k[i] != 1 || g.s[i] != 1 || g.pb[i] != 0 || g.pe[i] != 0) return false;
+    return true;
+  }
+
+  std::size_t workspaceSize(std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    nn::Geom3 g = geometry(in[0], in[1], out[0]);
+    std::size_t col = direct(g) ? 0 : static_cast<std::size_t>(in[1].dim(1) * g.kSize() * g.outSize()) * sizeof(float);
+    return alignUp(col) + sgemmWorkspaceBytes();
+  }
+
+  void run(const KernelContext& ctx) const override {
+    const TensorView& x = ctx.inputs[0];
+    const TensorView& w = ctx.inputs[1];
+    const TensorView* b = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
+    const TensorView& y = ctx.outputs[0];
+    nn::Geom3 g = geometry(x, w, y);
+    const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), cpg = w.dim(1);
+    if (cpg * group_ != C || M % group_ != 0) badData("Conv: channels do not match the weights and group");
+    if (y.dim(0) != N || y.dim(1) != M) badData("Conv: output shape mismatch");
+    if (b && (b->rank() != 1 || b->dim(0) != M)) badData("Conv: bias must have shape [M]");
+    const int64_t mpg = M / group_, kSz = g.kSize(), inSz = g.inSize(), outSz = g.outSize(), rows = cpg * kSz;
+    const bool isDirect = direct(g);
+    float* col = static_cast<float*>(ctx.workspace);
+    void* gemmWs = static_cast<char*>(ctx.workspace) +
+                   (isDirect ? 0 : alignUp(static_cast<std::size_t>(rows * outSz) * sizeof(float)));
+    const float* X = x.as<float>();
+    const float* W = w.as<float>();
+    float* Y = y.as<float>();
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t grp = 0; grp < group_; ++grp) {
+        const float* xg = X + (n * C + grp * cpg) * inSz;
+        if (!isDirect) im2col(xg, cpg, g, col);
+        MatrixView Wm{W + grp * mpg * rows, rows, 1};
+        MatrixView Cm{isDirect ? xg : col, outSz, 1};
+        float* yg = Y + (n * M + grp * mpg) * outSz;
+        sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs);
+        if (b)
+          for (int64_t m = 0; m < mpg; ++m) {
+            const float bias = b->as<float>()[grp * mpg + m];
+            float* row = yg + m * outSz;
+            for (int64_t i = 0; i < outSz; ++i) row[i] += bias;
+          }
+      }
+  }
+
+ private:
+  static void im2col(const float* x, int64_t channels, const nn::Geom3& g, float* col) {
+    const int64_t outSz = g.outSize();
+    for (int64_t c = 0; c < channels; ++c)
+      for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
+        for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
+          for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
+            const float* xc = x + c * g.inSize();
+            float* dst = col + ((c * g.k[0] + k0) * g.k[1] + k1) * g.k[2] * outSz + k2 * outSz;
+            for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+              const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
+              for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+                const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
+                float* d = dst + (o0 * g.out[1] + o1) * g.out[2];
+                if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+                  std::fill(d, d + g.out[2], 0.f);
+                  continue;
+                }
+                const float* src = xc + (i0 * g.in[1] + i1) * g.in[2];
+                for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
+                  const int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
+                  d[o2] = i2 >= 0 && i2 < g.in[2] ? src[i2] : 0.f;
+                }
+              }
+            }
+          }
+  }
+
+  std::vector<int64_t> attrKernel_;
+  int64_t group_;
+  ir::nn::Window window_;
+};
+
+template <class K>
+Tactic gemmTactic() {
+  Tactic t;
+  t.name = "gemm";
+  t.create = [](const ir::Node& node) -> std::unique_ptr<Kernel> { return std::make_unique<K>(node); };
+  t.supports = allFloat32;
+  return t;
+}
+
+}  // namespace
+
+void registerFastKernels(KernelRegistry& reg) {
+  reg.add("MatMul", gemmTactic<MatMulGemm>());
+  reg.add("Gemm", gemmTactic<GemmGemm>());
+  reg.add("Conv", gemmTactic<ConvGemm>());
+}
+
+}  // namespace kiln::cpu
