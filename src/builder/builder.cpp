@@ -45,7 +45,8 @@ std::vector<plan::Profile> checkProfiles(const ir::Graph& g, const detail::Build
     const auto& prof = cfg.profiles[p];
     std::string where = "optimization profile " + std::to_string(p);
     for (const auto& [name, mmo] : prof.dims) {
-      auto it = std::find_if(g.inputs.begin(), g.inputs.end(), [&](const ir::Value* v) { return v->name == name; });
+      const std::string& inputName = name;  // clang < 16 cannot capture structured bindings in lambdas
+      auto it = std::find_if(g.inputs.begin(), g.inputs.end(), [&](const ir::Value* v) { return v->name == inputName; });
       if (it == g.inputs.end()) fail(where + " names '" + name + "', which is not a network input");
     }
     plan::Profile pp;
@@ -147,7 +148,8 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
         report(logger_, Severity::kWARNING, "network input '" + in->name + "' is not used by any output");
     ir::inferGraphInPlace(ir::defaultOpRegistry(), *g);
 
-    // Tactics: the first applicable tactic of each layer (timing comes with optimized kernels).
+    // Tactics: the most specialized applicable tactic of each layer (registration order; timing of the
+    // candidates is not done yet).
     plan::PlanContents contents;
     contents.backend = DeviceType::kCPU;
     contents.nbThreads = cfg.nbThreads;
@@ -167,8 +169,7 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
           reasons += " " + t.name + ": " + why + ";";
           continue;
         }
-        chosen = &t;
-        break;
+        chosen = &t;  // tactics are registered reference first, most specialized last: keep the last that applies
       }
       if (!chosen)
         fail(layer + ": no CPU kernel supports it" + (reasons.empty() ? std::string() : " (" + reasons + ")"),
@@ -194,7 +195,7 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
           state.inputShapeSet[i] = true;
         }
         try {
-          state.prepare();
+          state.prepare(/*allowUnknown=*/true);  // shapes that need input values are known at run time
         } catch (const Error& e) {
           throw e.withContext(profiles.empty() ? std::string("at the network's shapes")
                                                : "at the " + std::string(selName[sel]) + " shapes of optimization profile " +

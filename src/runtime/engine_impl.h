@@ -57,13 +57,22 @@ struct ContextState {
   std::shared_ptr<ir::Blob> workspace;
   std::size_t workspaceBytes{0};
 
+  //! Shapes depend on the values of small integer inputs (TensorRT's shape tensors): their contents as
+  //! read at the last prepare(), per I/O index (empty for the others).
+  bool dataDependent{false};
+  std::vector<std::vector<uint8_t>> valueSnapshot;
+
   std::atomic<int> active{0};   //!< threads inside a call right now
   std::atomic<int> pending{0};  //!< runs queued on streams, not finished
 
   explicit ContextState(std::shared_ptr<const EngineImpl> e);
   Logger& logger() const { return *engine->logger; }
-  //! Infers every shape from the input shapes and plans memory. Throws kiln::Error.
-  void prepare();
+  //! Infers every shape from the input shapes (and, where shapes depend on them, the values of small
+  //! integer inputs read from their addresses) and plans memory. Throws kiln::Error. `allowUnknown` (the
+  //! builder's profile check): shapes that need input values stay unknown and get no memory.
+  void prepare(bool allowUnknown = false);
+  //! For data-dependent engines: whether a value input changed since prepare() (then prepare again).
+  bool valuesChanged(const std::vector<void*>& addresses) const;
   //! Runs every layer with the given I/O addresses. Throws kiln::Error naming the layer.
   void run(const std::vector<void*>& addresses);
 };

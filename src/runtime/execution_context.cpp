@@ -24,21 +24,64 @@ ContextState::ContextState(std::shared_ptr<const EngineImpl> e) : engine(std::mo
   }
 }
 
-void ContextState::prepare() {
+namespace {
+bool isValueInput(const IOTensor& t, const ir::Shape& shape) {
+  if (t.mode != TensorIOMode::kINPUT || (t.dtype != DataType::kINT32 && t.dtype != DataType::kINT64)) return false;
+  int64_t n = ir::numElements(shape);
+  return n >= 0 && n <= ir::kMaxInferredElements;
+}
+
+bool anyUnknown(const std::vector<ir::ValueInfo>& infos) {
+  for (const auto& i : infos)
+    if (ir::numElements(i.shape) < 0) return true;
+  return false;
+}
+}  // namespace
+
+bool ContextState::valuesChanged(const std::vector<void*>& addresses) const {
+  for (size_t i = 0; i < valueSnapshot.size(); ++i) {
+    const auto& snap = valueSnapshot[i];
+    if (snap.empty()) continue;
+    if (!addresses[i] || std::memcmp(addresses[i], snap.data(), snap.size()) != 0) return true;
+  }
+  return false;
+}
+
+void ContextState::prepare(bool allowUnknown) {
   if (prepared) return;
   const ir::Graph& g = *engine->plan.graph;
-  infos.assign(g.values.size(), {});
-  for (size_t i = 0; i < engine->io.size(); ++i) {
-    const IOTensor& t = engine->io[i];
-    if (t.mode != TensorIOMode::kINPUT) continue;
-    if (!inputShapeSet[i])
-      throw Error(ErrorCode::kINVALID_STATE, "the shape of input '" + t.name + "' " + ir::shapeToString(t.shape) +
-                                                 " is dynamic and was not set (call setInputShape)");
-    auto& info = infos[static_cast<size_t>(t.valueId)];
-    info.dtype = t.dtype;
-    info.shape = ioShapes[i];
+  auto infer = [&](bool withValues) {
+    infos.assign(g.values.size(), {});
+    valueSnapshot.assign(engine->io.size(), {});
+    for (size_t i = 0; i < engine->io.size(); ++i) {
+      const IOTensor& t = engine->io[i];
+      if (t.mode != TensorIOMode::kINPUT) continue;
+      if (!inputShapeSet[i])
+        throw Error(ErrorCode::kINVALID_STATE, "the shape of input '" + t.name + "' " + ir::shapeToString(t.shape) +
+                                                   " is dynamic and was not set (call setInputShape)");
+      auto& info = infos[static_cast<size_t>(t.valueId)];
+      info.dtype = t.dtype;
+      info.shape = ioShapes[i];
+      if (!withValues || !isValueInput(t, ioShapes[i])) continue;
+      if (!ioAddress[i])
+        throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
+                                                   "': set its address (setTensorAddress) before asking for output shapes or running");
+      std::size_t bytes = static_cast<std::size_t>(ir::numElements(ioShapes[i])) * dataTypeSize(t.dtype);
+      info.data = ir::makeTensor(t.dtype, ioShapes[i], ioAddress[i], bytes);
+      valueSnapshot[i].assign(static_cast<const uint8_t*>(ioAddress[i]), static_cast<const uint8_t*>(ioAddress[i]) + bytes);
+    }
+    ir::inferGraph(ir::defaultOpRegistry(), g, infos, &cpu::referenceEvaluator());
+  };
+  infer(false);
+  dataDependent = false;
+  if (anyUnknown(infos) && !allowUnknown) {
+    bool haveValueInputs = false;
+    for (size_t i = 0; i < engine->io.size(); ++i) haveValueInputs |= isValueInput(engine->io[i], ioShapes[i]);
+    if (haveValueInputs) {
+      infer(true);
+      dataDependent = true;
+    }
   }
-  ir::inferGraph(ir::defaultOpRegistry(), g, infos, &cpu::referenceEvaluator());
 
   std::vector<MemoryBlock> blocks;
   std::vector<int32_t> blockValue;
@@ -48,9 +91,10 @@ void ContextState::prepare() {
   for (const auto& v : g.values) {
     const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
     int64_t ne = ir::numElements(info.shape);
+    if (ne < 0 && allowUnknown) continue;
     if (ne < 0)
       throw Error(ErrorCode::kUNSUPPORTED_STATE, "the shape of '" + v->name + "' " + ir::shapeToString(info.shape) +
-                                                     " depends on data (not supported yet)");
+                                                     " depends on the data of a computed tensor (not supported yet)");
     if (isIO[static_cast<size_t>(v->id)] || v->isConstant() || !v->producer) continue;
     std::size_t esz = dataTypeSize(info.dtype);
     if (static_cast<uint64_t>(ne) > SIZE_MAX / 2 / esz)
@@ -90,7 +134,10 @@ void ContextState::prepare() {
       stepOut[s].push_back(view(v));
       stepOutIds[s].push_back(v->id);
     }
-    ws = std::max(ws, engine->kernels[s]->workspaceSize(stepIn[s], stepOut[s]));
+    bool known = true;
+    for (const auto& v : stepIn[s]) known &= !v.present || v.numel >= 0;
+    for (const auto& v : stepOut[s]) known &= v.numel >= 0;
+    if (known) ws = std::max(ws, engine->kernels[s]->workspaceSize(stepIn[s], stepOut[s]));
   }
   if (!arena || arenaBytes < mp.totalBytes) {
     arena = mp.totalBytes ? ir::Blob::allocate(mp.totalBytes) : nullptr;
@@ -247,7 +294,10 @@ Dims ExecutionContext::getTensorShape(const char* name) const noexcept {
   UseGuard g(s);
   if (!g.ok()) return bad;
   bool ok = guarded(s, "getTensorShape", [&] {
-    if (!s.prepared && s.pending.load() == 0) s.prepare();
+    if (s.pending.load() == 0) {
+      if (s.dataDependent && s.valuesChanged(s.ioAddress)) s.prepared = false;
+      if (!s.prepared) s.prepare();
+    }
     return s.prepared;
   });
   if (!ok) return bad;
@@ -274,6 +324,10 @@ bool ExecutionContext::setTensorAddress(const char* name, void* data) noexcept {
   }
   UseGuard g(s);
   if (!g.ok()) return false;
+  if (s.dataDependent && !s.valueSnapshot[static_cast<size_t>(idx)].empty() && s.ioAddress[static_cast<size_t>(idx)] != data) {
+    if (refuseIfPending(s, "setTensorAddress")) return false;
+    s.prepared = false;
+  }
   s.ioAddress[static_cast<size_t>(idx)] = data;
   return true;
 }
@@ -307,6 +361,7 @@ bool ExecutionContext::execute() noexcept {
   if (!g.ok()) return false;
   if (refuseIfPending(s, "execute")) return false;
   return guarded(s, "execute", [&] {
+    if (s.dataDependent && s.valuesChanged(s.ioAddress)) s.prepared = false;
     s.prepare();
     checkReady(s);
     s.run(s.ioAddress);
@@ -319,6 +374,11 @@ bool ExecutionContext::enqueue(Stream& stream) noexcept {
   UseGuard g(s);
   if (!g.ok()) return false;
   bool ok = guarded(s, "enqueue", [&] {
+    // values of shape-determining inputs are read now, at enqueue time (as TensorRT reads shape tensors)
+    if (s.dataDependent && s.valuesChanged(s.ioAddress)) {
+      if (s.pending.load() != 0) throw Error(ErrorCode::kINVALID_STATE, "shape-determining input values changed while work is queued");
+      s.prepared = false;
+    }
     if (s.pending.load() == 0) s.prepare();
     if (!s.prepared) throw Error(ErrorCode::kINVALID_STATE, "shapes changed while work is queued");
     checkReady(s);

@@ -209,3 +209,45 @@ TEST(Logger, ThresholdAndDefaultSink) {
 }
 
 }  // namespace kiln::test
+
+namespace kiln::test {
+
+// Shapes that depend on the values of a small integer input (TensorRT's shape tensors): Reshape(x, shape)
+// with `shape` a network input. The values are read from the input's address.
+TEST(Runtime, ShapesFromInputValues) {
+  CaptureLogger logger;
+  auto builder = createBuilder(logger);
+  auto net = builder->createNetwork();
+  Tensor* x = net->addInput("x", DataType::kFLOAT, Dims{2, {2, 6}});
+  Tensor* shape = net->addInput("shape", DataType::kINT64, Dims{1, {3}});
+  auto* r = net->addShuffle(*x);
+  r->setInput(1, *shape);
+  r->getOutput(0)->setName("y");
+  net->markOutput(*r->getOutput(0));
+  auto plan = buildPlan(*builder, *net);
+  ASSERT_NE(plan, nullptr) << logger.all();
+  Runtime rt(logger);
+  auto engine = rt.deserializeEngine(plan->data(), plan->size());
+  ASSERT_NE(engine, nullptr) << logger.all();
+  auto ctx = engine->createExecutionContext();
+  std::vector<float> in(12);
+  for (size_t i = 0; i < in.size(); ++i) in[i] = static_cast<float>(i);
+  std::vector<float> out(12, -1.f);
+  ASSERT_TRUE(ctx->setTensorAddress("x", in.data()));
+  // without the value input's address the output shape cannot be known: a clear error
+  EXPECT_EQ(ctx->getTensorShape("y").nbDims, -1);
+  EXPECT_TRUE(logger.contains("depend on the values of input 'shape'")) << logger.all();
+  std::vector<int64_t> s1{3, 2, 2};
+  ASSERT_TRUE(ctx->setTensorAddress("shape", s1.data()));
+  EXPECT_EQ(ctx->getTensorShape("y"), (Dims{3, {3, 2, 2}}));
+  ASSERT_TRUE(ctx->setTensorAddress("y", out.data()));
+  ASSERT_TRUE(ctx->execute());
+  EXPECT_EQ(out, in);
+  // new values in the same buffer: new output shape
+  s1 = {4, 3, 1};
+  EXPECT_EQ(ctx->getTensorShape("y"), (Dims{3, {4, 3, 1}}));
+  ASSERT_TRUE(ctx->execute());
+  EXPECT_EQ(out, in);
+}
+
+}  // namespace kiln::test
