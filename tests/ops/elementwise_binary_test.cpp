@@ -260,7 +260,14 @@ TEST(BinaryOps, BitwiseAndShift) {
             (std::vector<uint64_t>{0, 0}));
   EXPECT_EQ(values<uint32_t>(*runOp("BitShift", left, {typedTensor<uint32_t>({1}, {3}), typedTensor<uint32_t>({1}, {4})})[0]),
             (std::vector<uint32_t>{48}));
-  EXPECT_THROW(runOp("BitShift", left, {a, b}), Error);  // signed
+  // signed (opset 24 semantics): arithmetic right shifts; out-of-range amounts give 0 (or -1 shifting a
+  // negative value right)
+  auto xs = typedTensor<int8_t>({4}, {-16, 4, 1, -1});
+  auto ss = typedTensor<int8_t>({4}, {2, 1, 9, -1});
+  EXPECT_EQ(values<int8_t>(*runOp("BitShift", right, {xs, ss})[0]), (std::vector<int8_t>{-4, 2, 0, -1}));
+  EXPECT_EQ(values<int8_t>(*runOp("BitShift", left, {xs, ss})[0]), (std::vector<int8_t>{-64, 8, 0, 0}));
+  EXPECT_EQ(values<int32_t>(*runOp("BitShift", left, {typedTensor<int32_t>({1}, {0x40000001}), typedTensor<int32_t>({1}, {1})})[0]),
+            (std::vector<int32_t>{static_cast<int32_t>(0x80000002u)}));
   EXPECT_THROW(runOp("BitShift", {}, {x, s}), Error);     // direction required
   ir::Attributes bad;
   bad.setString("direction", "UP");

@@ -230,7 +230,7 @@ void registerElementwiseOps(OpRegistry& reg) {
   reg.add(binary("BitwiseAnd", kInts, false, "y = a & b"));
   reg.add(binary("BitwiseOr", kInts, false, "y = a | b"));
   reg.add(binary("BitwiseXor", kInts, false, "y = a ^ b"));
-  reg.add(binary("BitShift", kUI, false, "y = a << b or a >> b; direction=\"LEFT\"|\"RIGHT\" (required)",
+  reg.add(binary("BitShift", kInts, false, "y = a << b or a >> b; direction=\"LEFT\"|\"RIGHT\" (required)",
                  [](InferContext& c) {
                    std::string d = c.attrs().getString("direction", "");
                    c.require(d == "LEFT" || d == "RIGHT", "direction must be \"LEFT\" or \"RIGHT\", got \"" + d + "\"");

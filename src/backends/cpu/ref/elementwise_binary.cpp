@@ -250,7 +250,7 @@ struct BitwiseXorOp : BitwiseBase {
 };
 struct BitShiftOp {
   static constexpr bool kBoolOut = false;
-  static bool accepts(DataType t) { return isIntegerType(t) && !isSignedType(t); }
+  static bool accepts(DataType t) { return isIntegerType(t); }
   explicit BitShiftOp(const ir::Node& n) {
     std::string d = n.attrs.getString("direction", "");
     if (d == "LEFT")
@@ -259,12 +259,17 @@ struct BitShiftOp {
       throw Error(ErrorCode::kUNSUPPORTED_NODE, "BitShift: direction must be \"LEFT\" or \"RIGHT\", got \"" + d + "\"");
   }
   bool left{false};
+  //! Shifts of a negative amount or of the bit width or more give 0 (a right shift of a negative signed
+  //! value gives -1); signed left shifts wrap like unsigned ones; signed right shifts are arithmetic.
   template <class C>
   C operator()(C a, C b) const {
-    if constexpr (std::is_integral_v<C> && !std::is_signed_v<C> && !std::is_same_v<C, bool>) {
-      if (static_cast<uint64_t>(b) >= sizeof(C) * 8) return 0;
-      using W = WrapT<C>;
-      return static_cast<C>(left ? static_cast<W>(static_cast<W>(a) << b) : static_cast<W>(static_cast<W>(a) >> b));
+    if constexpr (std::is_integral_v<C> && !std::is_same_v<C, bool>) {
+      using U = std::make_unsigned_t<C>;
+      using W = WrapT<U>;
+      const bool outOfRange = (std::is_signed_v<C> && b < 0) || static_cast<uint64_t>(b) >= sizeof(C) * 8;
+      if (left) return outOfRange ? C{0} : static_cast<C>(static_cast<U>(static_cast<W>(static_cast<U>(a)) << b));
+      if (outOfRange) return (std::is_signed_v<C> && a < 0) ? static_cast<C>(-1) : C{0};
+      return static_cast<C>(a >> b);
     } else {
       return a;  // never instantiated for a supported type
     }
