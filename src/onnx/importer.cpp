@@ -64,6 +64,16 @@ ir::Attributes ImportContext::convertAttributes() const {
   return out;
 }
 
+DataType ImportContext::typeOf(ir::Value* v) const {
+  net_.inferShapes();
+  return v->dtype;
+}
+
+const ir::Shape* ImportContext::shapeOf(ir::Value* v) const {
+  net_.inferShapes();
+  return net_.isInvalid(v) ? nullptr : &v->shape;
+}
+
 ir::Value* ImportContext::constant(std::shared_ptr<const ir::TensorData> data, const std::string& hint) {
   return net_.addConstantValue(std::move(data), hint);
 }

@@ -35,6 +35,11 @@ class ImportContext {
   std::vector<int64_t> attrInts(const std::string& name) const;
   float attrFloat(const std::string& name, float def) const;
 
+  //! The element type / shape of a value as inferred so far (runs the network's lazy shape inference);
+  //! shapeOf returns nullptr when the value's producer failed inference.
+  DataType typeOf(ir::Value* v) const;
+  const ir::Shape* shapeOf(ir::Value* v) const;
+
   //! A new constant value.
   ir::Value* constant(std::shared_ptr<const ir::TensorData> data, const std::string& hint);
   ir::Value* int64Constant(const std::vector<int64_t>& v, const std::string& hint);

@@ -35,9 +35,102 @@ void importConstant(ImportContext& ctx) {
 
 void importDropout(ImportContext& ctx) {
   // inference: Dropout is the identity; the mask output is all true
-  if (ctx.node().outputs.size() > 1 && !ctx.node().outputs[1].empty())
-    ctx.unsupported("the mask output of Dropout is not supported");
-  ctx.addNode("Identity", {ctx.input(0)}, 1, {});
+  if (ctx.input(2)) {
+    ir::Value* mode = ctx.input(2);
+    if (!mode->isConstant()) ctx.unsupported("a training_mode input that is not a constant is not supported");
+    if (mode->constant->numel() > 0 && mode->constant->intAt(0) != 0) ctx.unsupported("training mode is not supported");
+  }
+  ir::Node* id = ctx.addNode("Identity", {ctx.input(0)}, 1, {}, false);
+  ctx.bindOutput(0, id->outputs[0]);
+  if (ctx.node().outputs.size() > 1 && !ctx.node().outputs[1].empty()) {
+    // opset 10+: a bool mask; opsets 7-9 declared the same type as the input (all ones either way)
+    DataType maskType = ctx.opset() >= 10 ? DataType::kBOOL : ctx.typeOf(ctx.input(0));
+    void* out = nullptr;
+    auto one = ir::makeTensor(maskType, {1}, &out);
+    switch (maskType) {
+      case DataType::kBOOL: *static_cast<uint8_t*>(out) = 1; break;
+      case DataType::kFLOAT: *static_cast<float*>(out) = 1.f; break;
+      case DataType::kDOUBLE: *static_cast<double*>(out) = 1.0; break;
+      default: ctx.unsupported("the mask output of Dropout is not supported for this input type");
+    }
+    ir::Attributes a;
+    a.setTensor("value", one);
+    ir::Node* shape = ctx.addNode("Shape", {ctx.input(0)}, 1, {}, false);
+    ir::Node* mask = ctx.addNode("ConstantOfShape", {shape->outputs[0]}, 1, a, false);
+    ctx.bindOutput(1, mask->outputs[0]);
+  }
+}
+
+//! CastLike(input, target_type) = Cast(input, to = the element type of target_type).
+void importCastLike(ImportContext& ctx) {
+  ir::Attributes attrs = ctx.convertAttributes();
+  ir::Value* target = ctx.input(1);
+  if (!target) ctx.unsupported("CastLike needs its target_type input");
+  attrs.setInt("to", static_cast<int64_t>(ctx.typeOf(target)));
+  ctx.addNode("Cast", {ctx.input(0)}, 1, attrs);
+}
+
+//! A scalar constant of type `t` (via a Cast that constant folding removes).
+ir::Value* scalarOf(ImportContext& ctx, float v, DataType t, const std::string& hint) {
+  ir::Value* c = ctx.constant(ir::makeFloatTensor({v}, {}), hint);
+  if (t == DataType::kFLOAT) return c;
+  ir::Attributes a;
+  a.setInt("to", static_cast<int64_t>(t));
+  return ctx.addNode("Cast", {c}, 1, a, false)->outputs[0];
+}
+
+//! Swish (opset 24): x * sigmoid(alpha * x).
+void importSwish(ImportContext& ctx) {
+  ir::Value* x = ctx.input(0);
+  DataType t = ctx.typeOf(x);
+  ir::Value* ax = ctx.addNode("Mul", {x, scalarOf(ctx, ctx.attrFloat("alpha", 1.f), t, "alpha")}, 1, {}, false)->outputs[0];
+  ir::Value* sg = ctx.addNode("Sigmoid", {ax}, 1, {}, false)->outputs[0];
+  ctx.addNode("Mul", {x, sg}, 1, {});
+}
+
+//! RMSNormalization (opset 23), as its ONNX function body: X / sqrt(mean(X^2 over axis..end) + epsilon)
+//! computed in float (stash_type 1), cast back, times scale.
+void importRMSNormalization(ImportContext& ctx) {
+  ir::Value* x = ctx.input(0);
+  ir::Value* scale = ctx.input(1);
+  if (!scale) ctx.unsupported("RMSNormalization needs its scale input");
+  if (ctx.attrInt("stash_type", 1) != 1) ctx.unsupported("stash_type other than float is not supported");
+  const ir::Shape* sx = ctx.shapeOf(x);
+  if (!sx) ctx.unsupported("RMSNormalization needs the rank of X");
+  const int64_t rank = static_cast<int64_t>(sx->size());
+  int64_t axis = ctx.attrInt("axis", -1);
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) ctx.unsupported("axis out of range");
+  std::vector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i) axes.push_back(i);
+  const DataType t = ctx.typeOf(x);
+  ir::Attributes toFloat, toT;
+  toFloat.setInt("to", static_cast<int64_t>(DataType::kFLOAT));
+  toT.setInt("to", static_cast<int64_t>(t));
+  ir::Value* xf = t == DataType::kFLOAT ? x : ctx.addNode("Cast", {x}, 1, toFloat, false)->outputs[0];
+  ir::Value* sq = ctx.addNode("Mul", {xf, xf}, 1, {}, false)->outputs[0];
+  ir::Attributes keep;
+  keep.setInt("keepdims", 1);
+  ir::Value* mean = ctx.addNode("ReduceMean", {sq, ctx.int64Constant(axes, "axes")}, 1, keep, false)->outputs[0];
+  ir::Value* eps = ctx.constant(ir::makeFloatTensor({ctx.attrFloat("epsilon", 1e-5f)}, {}), "epsilon");
+  ir::Value* rms = ctx.addNode("Sqrt", {ctx.addNode("Add", {mean, eps}, 1, {}, false)->outputs[0]}, 1, {}, false)->outputs[0];
+  ir::Value* norm = ctx.addNode("Div", {xf, rms}, 1, {}, false)->outputs[0];
+  if (t != DataType::kFLOAT) norm = ctx.addNode("Cast", {norm}, 1, toT, false)->outputs[0];
+  ctx.addNode("Mul", {norm, scale}, 1, {});
+}
+
+//! SpaceToDepth: the IR implements DCR order only; the CRD mode (opset 25) is refused, not run wrongly.
+void importSpaceToDepth(ImportContext& ctx) {
+  ir::Attributes attrs = ctx.convertAttributes();
+  std::string mode = attrs.getString("mode", "DCR");
+  if (mode != "DCR") ctx.unsupported("mode '" + mode + "' is not supported (only DCR)");
+  attrs.erase("mode");
+  ctx.addNode("SpaceToDepth", ctx.inputs(), 1, attrs);
+}
+
+//! Scatter (opset 9-10, deprecated) is ScatterElements without reduction.
+void importScatter(ImportContext& ctx) {
+  ctx.addNode("ScatterElements", ctx.inputs(), 1, ctx.convertAttributes());
 }
 
 struct Entry {
@@ -71,7 +164,7 @@ constexpr Entry kDirect[] = {
     {"Shape", 1}, {"Size", 1}, {"Transpose", 1}, {"Reshape", 5}, {"Flatten", 1}, {"Squeeze", 13}, {"Unsqueeze", 13},
     {"Expand", 8}, {"Tile", 6}, {"Concat", 4}, {"Split", 13}, {"Slice", 10}, {"Pad", 11}, {"Resize", 11},
     {"Gather", 1}, {"GatherElements", 11}, {"GatherND", 11}, {"ScatterElements", 11}, {"ScatterND", 11}, {"TopK", 10},
-    {"Range", 11}, {"ConstantOfShape", 9}, {"DepthToSpace", 1}, {"SpaceToDepth", 1}, {"Trilu", 14}, {"CumSum", 11},
+    {"Range", 11}, {"ConstantOfShape", 9}, {"DepthToSpace", 1}, {"Trilu", 14}, {"CumSum", 11},
     {"OneHot", 9}, {"ReverseSequence", 10}, {"EyeLike", 9},
 };
 
@@ -83,6 +176,12 @@ void registerDirectImporters(ImporterRegistry& reg) {
     if (ops.find(e.op)) reg.add({"", e.op, e.since, kMaxKnownOpset, importDirect});
   reg.add({"", "Constant", 1, kMaxKnownOpset, importConstant});
   reg.add({"", "Dropout", 1, kMaxKnownOpset, importDropout});
+  if (ops.find("Cast")) reg.add({"", "CastLike", 15, kMaxKnownOpset, importCastLike});
+  if (ops.find("ScatterElements")) reg.add({"", "Scatter", 9, 10, importScatter});
+  if (ops.find("SpaceToDepth")) reg.add({"", "SpaceToDepth", 1, kMaxKnownOpset, importSpaceToDepth});
+  if (ops.find("Sigmoid") && ops.find("Mul") && ops.find("Cast")) reg.add({"", "Swish", 1, kMaxKnownOpset, importSwish});  // opset 24 (newer models import as 23)
+  if (ops.find("ReduceMean") && ops.find("Sqrt") && ops.find("Div") && ops.find("Cast"))
+    reg.add({"", "RMSNormalization", 23, kMaxKnownOpset, importRMSNormalization});
 }
 
 }  // namespace kiln::onnx
