@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Creates .venv with the Python packages kiln's scripts and tests use (onnx, numpy). Idempotent.
+# Creates .venv with the Python packages kiln's scripts and tests use (onnx, numpy; pybind11 and pytest for
+# the Python module and its tests; scikit-build-core for `pip install .`). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >/dev/null 2>&1; then
@@ -9,3 +10,5 @@ if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c "import ensurepip" >
 fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -c "import onnx, numpy" 2>/dev/null || .venv/bin/python -m pip install -q onnx numpy
+.venv/bin/python -c "import pybind11, pytest, scikit_build_core" 2>/dev/null ||
+  .venv/bin/python -m pip install -q pybind11 pytest scikit-build-core
