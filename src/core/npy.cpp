@@ -256,10 +256,15 @@ std::size_t byteSize(const std::vector<int64_t>& shape, std::size_t elemSize) {
 }  // namespace
 
 int64_t Array::numel() const noexcept {
-  int64_t n = 1;
+  // A zero extent makes the array empty whatever the other extents are (the reader accepts e.g. (5, 2^40,
+  // 2^40, 0)): check for it before multiplying, or the product would overflow and report -1.
   for (int64_t d : shape) {
     if (d < 0) return -1;
-    if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) return -1;
+    if (d == 0) return 0;
+  }
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (n > std::numeric_limits<int64_t>::max() / d) return -1;
     n *= d;
   }
   return n;

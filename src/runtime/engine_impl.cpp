@@ -36,13 +36,26 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
   e->lastUse.assign(g.values.size(), -1);
   for (const auto& n : g.nodes) {
     std::string layer = "layer '" + n->name + "' (" + n->op + ")";
-    if (!ops.find(n->op)) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown operation");
+    const ir::OpSchema* schema = ops.find(n->op);
+    if (!schema) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown operation");
+    // Kernel constructors may rely on the op's arity and required inputs (inference checks them too, but
+    // kernels are created first): a plan from disk is untrusted, so check them here.
+    const int nin = static_cast<int>(n->inputs.size()), nout = static_cast<int>(n->outputs.size());
+    if (nin < schema->minInputs || (schema->maxInputs >= 0 && nin > schema->maxInputs) ||
+        nout < schema->minOutputs || nout > schema->maxOutputs)
+      throw Error(ErrorCode::kINVALID_PLAN, layer + ": wrong number of inputs or outputs");
+    for (int i = 0; i < schema->minInputs; ++i)
+      if (!n->inputs[static_cast<size_t>(i)])
+        throw Error(ErrorCode::kINVALID_PLAN, layer + ": required input " + std::to_string(i) + " is missing");
     const std::string& tacticName = e->plan.tactics.at(static_cast<size_t>(n->id));
     const cpu::Tactic* t = kernels.find(n->op, tacticName);
     if (!t) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown tactic '" + tacticName + "'");
     if (t->requiredCpuFeatures & ~cpuFeatures())
       throw Error(ErrorCode::kINVALID_PLAN, layer + ": tactic '" + tacticName + "' needs CPU features [" +
                                                 cpuFeatureNames(t->requiredCpuFeatures & ~cpuFeatures()) + "]");
+    std::string why;
+    if (t->supports && !t->supports(*n, &why))
+      throw Error(ErrorCode::kINVALID_PLAN, layer + ": tactic '" + tacticName + "' does not apply (" + why + ")");
     try {
       e->kernels.push_back(t->create(*n));
     } catch (const Error& err) {

@@ -33,6 +33,13 @@ inline constexpr bool kIsFloat = std::is_same_v<T, float> || std::is_same_v<T, d
 template <class T>
 inline constexpr bool kIsInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
 
+//! `op.i<T>(v)` through a call that depends on T, so that clang does not look `i` up in ops without
+//! integer support while instantiating the (discarded) branch of a generic lambda.
+template <class O, class T>
+inline T callIntOp(const O& op, T v) {
+  return op.template i<T>(v);
+}
+
 //! Any float element widened to double (exact).
 template <class T>
 inline double toDouble(T v) {
@@ -238,7 +245,7 @@ class UnaryKernel : public Kernel {
       if constexpr (kIsFloat<T>) {
         for (int64_t i = 0; i < n; ++i) out[i] = fromDouble<T>(op_.f(toDouble(in[i])));
       } else if constexpr (kIsInt<T> && Op::kInts == 1) {
-        for (int64_t i = 0; i < n; ++i) out[i] = op_.template i<T>(in[i]);
+        for (int64_t i = 0; i < n; ++i) out[i] = callIntOp(op_, in[i]);
       } else if constexpr (kIsInt<T> && Op::kInts == 2) {
         for (int64_t i = 0; i < n; ++i) out[i] = fromDouble<T>(op_.f(static_cast<double>(in[i])));
       } else {
