@@ -26,11 +26,18 @@ const char* kBuildHelp =
     "  --shapes SPEC         fixed shapes for dynamic inputs (min = opt = max)\n"
     "  --workspace BYTES     memory limit for activations and scratch\n"
     "  --threads N           CPU worker threads recorded in the plan (0: one per core)\n"
+    "  --device cpu|gpu      backend (default: gpu when one is usable, else cpu)\n"
+    "  --fp16                GPU: compute in float16 where it pays (inputs/outputs stay as declared)\n"
+    "  --bf16                GPU: compute in bfloat16 instead\n"
+    "  --tf32                GPU: let float32 matrix products and convolutions use TF32 tensor cores\n"
+    "  --timing-cache FILE   reuse and update tactic timings kept in FILE (faster rebuilds)\n"
+    "  --no-timing           do not time tactics: take the most specialized applicable one\n"
     "  --verbose             print every message of the builder\n"
     "  -h, --help            show this help\n"
     "\n"
     "examples:\n"
     "  kiln build resnet50.onnx -o resnet50.plan\n"
+    "  kiln build resnet50.onnx -o resnet50_fp16.plan --device gpu --fp16\n"
     "  kiln build model.onnx -o model.plan --min-shapes x:1x3x224x224 --opt-shapes x:8x3x224x224 \\\n"
     "      --max-shapes x:32x3x224x224\n";
 
@@ -54,7 +61,8 @@ int importModel(const std::string& path, NetworkDefinition& net, CliLogger& logg
 int runBuild(const Args& args) {
   ArgParser p(args.command);
   p.option("output").option("o").option("min-shapes").option("opt-shapes").option("max-shapes").option("shapes");
-  p.option("workspace").option("threads").flag("verbose");
+  p.option("workspace").option("threads").option("device").flag("fp16").flag("bf16").flag("tf32").flag("verbose");
+  p.option("timing-cache").flag("no-timing");
   p.parse(args.argv);
   if (p.wantsHelp()) {
     std::fputs(kBuildHelp, stdout);
@@ -75,6 +83,17 @@ int runBuild(const Args& args) {
   auto config = builder->createBuilderConfig();
   if (p.has("workspace")) config->setMemoryPoolLimit(MemoryPoolType::kWORKSPACE, static_cast<std::size_t>(p.getInt("workspace", 0, 1, INT64_MAX)));
   if (p.has("threads")) config->setNbThreads(static_cast<int32_t>(p.getInt("threads", 0, 0, 1024)));
+  if (p.has("device")) {
+    std::string d = p.get("device");
+    if (d == "cpu") config->setDefaultDeviceType(DeviceType::kCPU);
+    else if (d == "gpu" || d == "cuda") config->setDefaultDeviceType(DeviceType::kGPU);
+    else throw UsageError("--device must be cpu or gpu, got '" + d + "'");
+  }
+  if (p.has("fp16")) config->setFlag(BuilderFlag::kFP16);
+  if (p.has("bf16")) config->setFlag(BuilderFlag::kBF16);
+  if (p.has("tf32")) config->setFlag(BuilderFlag::kTF32);
+  if (p.has("timing-cache")) config->setTimingCacheFile(p.get("timing-cache").c_str());
+  if (p.has("no-timing")) config->setFlag(BuilderFlag::kNO_TACTIC_TIMING);
   struct Entry {
     std::array<Dims, 3> dims{};
     int given{0};  // bit per selector

@@ -38,6 +38,7 @@ const char* kRunHelp =
     "  --seed S                  seed of the random inputs (default 1234)\n"
     "  --output-dir DIR          write every output to DIR/<name>.npy\n"
     "  --threads N               run N execution contexts on N threads at once (default 1)\n"
+    "  --cuda-graph              GPU: capture each run into a CUDA graph and replay it\n"
     "  --values N                how many leading values to print per output (default 8)\n"
     "  --verbose                 print every message of the runtime\n"
     "  -h, --help                show this help\n"
@@ -256,7 +257,7 @@ double median(const std::vector<double>& sorted) {
 
 //! Creates a context with the input shapes set, buffers allocated and the inputs copied in.
 Worker makeWorker(Engine& engine, CliLogger& logger, const std::vector<InputPlan>& inputs,
-                  std::vector<OutputPlan>* outputs) {
+                  std::vector<OutputPlan>* outputs, bool useCudaGraph) {
   Worker w;
   logger.clearErrors();
   w.context = engine.createExecutionContext();
@@ -277,6 +278,8 @@ Worker makeWorker(Engine& engine, CliLogger& logger, const std::vector<InputPlan
                      hint);
     }
   }
+  if (useCudaGraph && !w.context->setCudaGraphEnabled(true))
+    throw CliError("--cuda-graph: " + contextMessage(logger), "CUDA graphs need a plan built for the GPU");
   if (!w.context->allInputDimensionsSpecified()) {
     throw CliError("not every input shape is specified" + contextMessage(logger), "give them with --shapes");
   }
@@ -338,7 +341,7 @@ void runLoop(Worker& w, int64_t warmup, int64_t iterations, std::barrier<>* sync
 int runRun(const Args& args) {
   ArgParser p(args.command);
   p.option("input", true).option("shapes", true).option("iterations").option("warmup").option("seed");
-  p.option("output-dir").option("threads").option("values").flag("verbose");
+  p.option("output-dir").option("threads").option("values").flag("verbose").flag("cuda-graph");
   p.parse(args.argv);
   if (p.wantsHelp()) {
     std::fputs(kRunHelp, stdout);
@@ -461,7 +464,7 @@ int runRun(const Args& args) {
   std::vector<Worker> workers;
   workers.reserve(static_cast<std::size_t>(threads));
   for (int64_t t = 0; t < threads; ++t)
-    workers.push_back(makeWorker(*engine, logger, inputs, t == 0 ? &outputs : nullptr));
+    workers.push_back(makeWorker(*engine, logger, inputs, t == 0 ? &outputs : nullptr, p.has("cuda-graph")));
 
   logger.clearErrors();
   if (threads == 1) {

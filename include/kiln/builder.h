@@ -75,9 +75,14 @@ class BuilderConfig {
   //! Adds a copy of the profile. Returns its index, or -1 if the profile is invalid.
   int32_t addOptimizationProfile(const OptimizationProfile* profile) noexcept;
   int32_t getNbOptimizationProfiles() const noexcept;
-  //! Which backend runs the engine (kCPU is the only one in this release).
+  //! Which backend runs the engine. Default: kGPU when this build has the CUDA backend and a GPU is
+  //! usable, else kCPU; the environment variable KILN_DEVICE=cpu|gpu changes the default.
   void setDefaultDeviceType(DeviceType type) noexcept;
   DeviceType getDefaultDeviceType() const noexcept;
+  //! Timing cache file (kiln): tactic choices are read from it before timing and written back after the
+  //! build, keyed by layer signature, target and kiln version. Empty: no cache.
+  void setTimingCacheFile(const char* path) noexcept;
+  const char* getTimingCacheFile() const noexcept;
   //! Worker threads of the CPU backend (0: one per core).
   void setNbThreads(int32_t n) noexcept;
   int32_t getNbThreads() const noexcept;

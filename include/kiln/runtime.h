@@ -110,6 +110,12 @@ class ExecutionContext {
   //! Legacy: bindings[i] is the address of I/O tensor i (engine order). Synchronous.
   bool executeV2(void* const* bindings) noexcept;
 
+  //! GPU: capture the enqueued work into a CUDA graph once and replay it on later runs with the same
+  //! shapes and addresses (fewer launch costs; recaptured when they change). Off by default; no effect
+  //! on the CPU. Returns false if the engine does not run on the GPU.
+  bool setCudaGraphEnabled(bool enabled) noexcept;
+  bool getCudaGraphEnabled() const noexcept;
+
   void setProfiler(Profiler* profiler) noexcept;
   Profiler* getProfiler() const noexcept;
   const Engine& getEngine() const noexcept { return engine_; }

@@ -1,13 +1,20 @@
 // Builder: network -> optimized graph -> tactics -> memory plan -> plan bytes.
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <map>
 #include <set>
 
+#include "backends/cpu/kernel.h"
+#include "backends/gpu.h"
 #include "builder/builder_impl.h"
+#include "builder/tactic_timing.h"
+#include "backends/cpu/evaluate.h"
 #include "core/cpu_features.h"
 #include "core/logging.h"
 #include "network/network_impl.h"
 #include "passes/pass.h"
+#include "passes/precision.h"
 #include "runtime/engine_impl.h"
 
 namespace kiln {
@@ -73,6 +80,21 @@ std::vector<plan::Profile> checkProfiles(const ir::Graph& g, const detail::Build
   return out;
 }
 
+//! A single profile whose min, opt and max are equal for every dynamic input fixes the shapes: the graph
+//! is specialized to them (static shapes let the passes fuse more, e.g. residual additions) and the
+//! plan has no profile.
+void specializeFixedProfile(ir::Graph& g, std::vector<plan::Profile>& profiles) {
+  if (profiles.size() != 1) return;
+  for (const auto& [name, mmo] : profiles[0].dims)
+    if (mmo[0] != mmo[1] || mmo[1] != mmo[2]) return;
+  for (ir::Value* in : g.inputs) {
+    auto it = profiles[0].dims.find(in->name);
+    if (it != profiles[0].dims.end()) in->shape = it->second[0];
+  }
+  profiles.clear();
+  ir::inferGraphInPlace(ir::defaultOpRegistry(), g, &cpu::referenceEvaluator());
+}
+
 //! Every graph output must be computed by a node of its own: outputs that are inputs, constants or
 //! repeated get an Identity node.
 void materializeOutputs(ir::Graph& g) {
@@ -108,18 +130,56 @@ std::vector<ir::Shape> inputShapesFor(const ir::Graph& g, const std::vector<plan
   return shapes;
 }
 
+//! The default passes minus the disabled ones (config and KILN_DISABLE_PASSES, comma-separated).
+std::vector<passes::Pass> selectedPasses(std::set<std::string> disabled) {
+  if (const char* env = std::getenv("KILN_DISABLE_PASSES")) {
+    std::string list = env;
+    for (size_t pos = 0; pos <= list.size();) {
+      size_t end = list.find(',', pos);
+      if (end == std::string::npos) end = list.size();
+      if (end > pos) disabled.insert(list.substr(pos, end - pos));
+      pos = end + 1;
+    }
+  }
+  std::vector<passes::Pass> out;
+  for (const passes::Pass& p : passes::defaultPasses())
+    if (!disabled.count(p.name)) out.push_back(p);
+  return out;
+}
+
+//! " (nodes removed per pass: fold-constants 3, fuse-conv-epilogue 12)" (passes that removed nodes), or "".
+std::string passSummary(const std::map<std::string, int64_t>& removed) {
+  std::string s;
+  for (const auto& [name, n] : removed)
+    if (n != 0) {
+      if (!s.empty()) s += ", ";
+      s += name;
+      s += ' ';
+      s += std::to_string(n);
+    }
+  if (s.empty()) return s;
+  return std::string(" (nodes removed per pass: ").append(s).append(")");
+}
+
 }  // namespace
 
 std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& network, BuilderConfig& config) {
   auto t0 = std::chrono::steady_clock::now();
   try {
     const auto& cfg = config.impl();
-    if (cfg.device != DeviceType::kCPU)
-      fail("the GPU backend is not part of this kiln build; use setDefaultDeviceType(DeviceType::kCPU)");
+    const bool onGpu = cfg.device == DeviceType::kGPU;
+    if (onGpu) {
+      std::string why;
+      if (!gpu::available(&why)) fail("the config selects the GPU backend, which is not usable here: " + why +
+                                      " (use setDefaultDeviceType(DeviceType::kCPU))", ErrorCode::kUNSUPPORTED_STATE);
+    } else if (cfg.device != DeviceType::kCPU) {
+      fail("unknown device type " + std::to_string(static_cast<int>(cfg.device)));
+    }
     for (BuilderFlag f : {BuilderFlag::kFP16, BuilderFlag::kBF16, BuilderFlag::kINT8, BuilderFlag::kTF32})
-      if (config.getFlag(f))
-        report(logger_, Severity::kWARNING, "the CPU backend computes in the network's own precision; flag " +
-                                                std::to_string(static_cast<int>(f)) + " is ignored");
+      if (config.getFlag(f) && (!onGpu || f == BuilderFlag::kINT8))
+        report(logger_, Severity::kWARNING, std::string("the ") + (onGpu ? "GPU" : "CPU") +
+                                                " backend ignores builder flag " + std::to_string(static_cast<int>(f)) +
+                                                " (it computes in the network's own precision)");
     auto& net = network.impl();
     if (!net.inferShapes())
       fail("the network has invalid layers (see the error above); fix them before building", ErrorCode::kINVALID_ARGUMENT);
@@ -135,10 +195,13 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
           fail("two network I/O tensors are named '" + v->name + "'", ErrorCode::kINVALID_ARGUMENT);
     }
     std::vector<plan::Profile> profiles = checkProfiles(*g, cfg);
+    specializeFixedProfile(*g, profiles);
     size_t layersBefore = g->nodes.size();
 
     passes::PassContext pctx{logger_, ir::defaultOpRegistry()};
-    passes::runToFixpoint(*g, passes::defaultPasses(), pctx);
+    std::map<std::string, int64_t> removedByPass;
+    pctx.removedNodes = &removedByPass;
+    passes::runToFixpoint(*g, selectedPasses(cfg.disabledPasses), pctx);
     materializeOutputs(*g);
     g->topologicalSort();
     g->compact();
@@ -146,22 +209,51 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     for (const ir::Value* in : g->inputs)
       if (g->consumers(in).empty())
         report(logger_, Severity::kWARNING, "network input '" + in->name + "' is not used by any output");
+    if (onGpu && (config.getFlag(BuilderFlag::kFP16) || config.getFlag(BuilderFlag::kBF16))) {
+      if (config.getFlag(BuilderFlag::kFP16) && config.getFlag(BuilderFlag::kBF16))
+        report(logger_, Severity::kWARNING, "both kFP16 and kBF16 are set: computing in float16");
+      passes::lowerFloatPrecision(*g, config.getFlag(BuilderFlag::kFP16) ? DataType::kHALF : DataType::kBF16);
+      g->compact();
+      g->verify();
+    }
+    if (onGpu && config.getFlag(BuilderFlag::kTF32)) passes::markTf32(*g);
     ir::inferGraphInPlace(ir::defaultOpRegistry(), *g);
 
-    // Tactics: the most specialized applicable tactic of each layer (registration order; timing of the
-    // candidates is not done yet).
+    // Tactics: of the applicable tactics of each layer, the fastest on this machine at the opt shapes
+    // of the first profile (timed, or taken from the timing cache); without timing, the last applicable
+    // one in registration order (the most specialized).
     plan::PlanContents contents;
-    contents.backend = DeviceType::kCPU;
+    contents.backend = cfg.device;
     contents.nbThreads = cfg.nbThreads;
     uint64_t features = 0;
-    const auto& kreg = cpu::defaultKernelRegistry();
+    const backend::KernelRegistry& kreg = onGpu ? gpu::kernelRegistry() : cpu::defaultKernelRegistry();
+    const bool timing = !config.getFlag(BuilderFlag::kNO_TACTIC_TIMING);
+    std::vector<ir::ValueInfo> optInfos;
+    bool haveOpt = false;
+    if (timing) {
+      try {
+        auto shapes = inputShapesFor(*g, profiles, 0, 1);
+        optInfos.assign(g->values.size(), {});
+        for (size_t i = 0; i < g->inputs.size(); ++i) {
+          optInfos[static_cast<size_t>(g->inputs[i]->id)].dtype = g->inputs[i]->dtype;
+          optInfos[static_cast<size_t>(g->inputs[i]->id)].shape = shapes[i];
+        }
+        ir::inferGraph(ir::defaultOpRegistry(), *g, optInfos, &cpu::referenceEvaluator());
+        haveOpt = true;
+      } catch (const Error& e) {
+        report(logger_, Severity::kVERBOSE, std::string("tactic timing off (opt shapes do not infer: ") + e.what() + ")");
+      }
+    }
+    builder::TimingCache cache;
+    if (!cfg.timingCacheFile.empty()) cache.load(cfg.timingCacheFile);
+    int timedLayers = 0;
     for (const auto& n : g->nodes) {
       std::string layer = "layer '" + n->name + "' (" + n->op + ")";
-      const cpu::Tactic* chosen = nullptr;
+      std::vector<const backend::Tactic*> applicable;
       std::string reasons;
-      for (const cpu::Tactic& t : kreg.find(n->op)) {
+      for (const backend::Tactic& t : kreg.find(n->op)) {
         std::string why;
-        if (t.requiredCpuFeatures & ~cpuFeatures()) {
+        if (!onGpu && (t.requiredCpuFeatures & ~cpuFeatures())) {
           reasons += " " + t.name + ": CPU lacks " + cpuFeatureNames(t.requiredCpuFeatures & ~cpuFeatures()) + ";";
           continue;
         }
@@ -169,15 +261,50 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
           reasons += " " + t.name + ": " + why + ";";
           continue;
         }
-        chosen = &t;  // tactics are registered reference first, most specialized last: keep the last that applies
+        applicable.push_back(&t);
       }
-      if (!chosen)
-        fail(layer + ": no CPU kernel supports it" + (reasons.empty() ? std::string() : " (" + reasons + ")"),
+      if (applicable.empty())
+        fail(layer + ": no " + (onGpu ? "GPU" : "CPU") + " kernel supports it" +
+                 (reasons.empty() ? std::string() : " (" + reasons + ")"),
              ErrorCode::kUNSUPPORTED_NODE);
+      const backend::Tactic* chosen = applicable.back();
+      bool known = haveOpt;
+      if (haveOpt)
+        for (const ir::Value* v : n->inputs) known = known && (!v || ir::numElements(optInfos[static_cast<size_t>(v->id)].shape) >= 0);
+      if (timing && known && applicable.size() > 1) {
+        std::string key = builder::layerSignature(*n, optInfos, cfg.device, applicable);
+        if (const std::string* hit = cache.find(key)) {
+          for (const auto* t : applicable)
+            if (t->name == *hit) chosen = t;
+          ++cache.hits;
+        } else {
+          ++cache.misses;
+          ++timedLayers;
+          auto results = builder::timeTactics(*n, optInfos, cfg.device, applicable);
+          double best = -1;
+          std::string line = layer + " timed:";
+          for (const auto& r : results) {
+            line += " " + r.tactic->name + (r.medianMs < 0 ? " failed (" + r.error + ")" : " " + std::to_string(r.medianMs) + " ms");
+            if (r.medianMs >= 0 && (best < 0 || r.medianMs < best)) {
+              best = r.medianMs;
+              chosen = r.tactic;
+            }
+          }
+          report(logger_, Severity::kVERBOSE, line + " -> " + chosen->name);
+          cache.put(key, chosen->name);
+        }
+      }
       features |= chosen->requiredCpuFeatures;
       contents.tactics.push_back(chosen->name);
     }
-    contents.target = plan::currentTarget(features);
+    if (!cfg.timingCacheFile.empty()) {
+      cache.save(cfg.timingCacheFile);
+      LogMessage(logger_, Severity::kINFO) << "timing cache " << cfg.timingCacheFile << ": " << cache.hits << " hits, "
+                                           << cache.misses << " layers timed";
+    } else if (timedLayers) {
+      LogMessage(logger_, Severity::kINFO) << timedLayers << " layers had their tactics timed";
+    }
+    contents.target = plan::currentTarget(features, cfg.device);
     contents.profiles = profiles;
     contents.graph = std::move(g);
 
@@ -212,7 +339,7 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     LogMessage(logger_, Severity::kINFO) << "built plan: " << layersBefore << " layers in the network, "
                                          << engine->plan.graph->nodes.size() << " after optimization, arena "
                                          << engine->plan.arenaBytes << " bytes, plan " << bytes.size() << " bytes, "
-                                         << secs << " s";
+                                         << secs << " s" << passSummary(removedByPass);
     return makeHostMemory(std::move(bytes));
   } catch (const Error& e) {
     report(logger_, Severity::kERROR, std::string("build failed: ") + e.what());

@@ -1,3 +1,7 @@
+#include <cstdlib>
+#include <string>
+
+#include "backends/gpu.h"
 #include "builder/builder_impl.h"
 
 namespace kiln {
@@ -40,7 +44,21 @@ bool OptimizationProfile::isValid() const noexcept {
   return true;
 }
 
-BuilderConfig::BuilderConfig() : impl_(std::make_unique<detail::BuilderConfigImpl>()) {}
+namespace detail {
+DeviceType defaultDevice() noexcept {
+  // KILN_DEVICE=cpu|gpu overrides the default (tests pin their backend with it).
+  if (const char* env = std::getenv("KILN_DEVICE")) {
+    std::string v = env;
+    if (v == "cpu" || v == "CPU") return DeviceType::kCPU;
+    if (v == "gpu" || v == "GPU" || v == "cuda") return DeviceType::kGPU;
+  }
+  return gpu::available() ? DeviceType::kGPU : DeviceType::kCPU;
+}
+}  // namespace detail
+
+BuilderConfig::BuilderConfig() : impl_(std::make_unique<detail::BuilderConfigImpl>()) {
+  impl_->device = detail::defaultDevice();
+}
 BuilderConfig::~BuilderConfig() = default;
 
 void BuilderConfig::setMemoryPoolLimit(MemoryPoolType pool, std::size_t bytes) noexcept {
@@ -61,6 +79,13 @@ int32_t BuilderConfig::addOptimizationProfile(const OptimizationProfile* profile
 int32_t BuilderConfig::getNbOptimizationProfiles() const noexcept { return static_cast<int32_t>(impl_->profiles.size()); }
 void BuilderConfig::setDefaultDeviceType(DeviceType type) noexcept { impl_->device = type; }
 DeviceType BuilderConfig::getDefaultDeviceType() const noexcept { return impl_->device; }
+void BuilderConfig::setTimingCacheFile(const char* path) noexcept {
+  try {
+    impl_->timingCacheFile = path ? path : "";
+  } catch (...) {
+  }
+}
+const char* BuilderConfig::getTimingCacheFile() const noexcept { return impl_->timingCacheFile.c_str(); }
 void BuilderConfig::setNbThreads(int32_t n) noexcept { impl_->nbThreads = n < 0 ? 0 : n; }
 int32_t BuilderConfig::getNbThreads() const noexcept { return impl_->nbThreads; }
 

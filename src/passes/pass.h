@@ -2,6 +2,7 @@
 // verifies the graph after each pass and puts the pass name into any error.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,8 @@ struct PassContext {
   const ir::OpRegistry& ops;
   //! Largest constant (bytes) that constant folding may create.
   std::size_t maxFoldBytes{std::size_t{256} << 20};
+  //! If set, runToFixpoint adds per pass name the number of nodes the pass removed (net).
+  std::map<std::string, int64_t>* removedNodes{nullptr};
 };
 
 struct Pass {
@@ -34,7 +37,19 @@ bool foldConstants(ir::Graph& graph, PassContext& ctx);
 //! Bypasses Identity nodes (and Cast/Reshape to the same type/shape) that do not produce graph outputs.
 bool eliminateIdentities(ir::Graph& graph, PassContext& ctx);
 
-//! The default pipeline for the CPU backend.
+// Fusions and pattern recognitions (they run for every backend; docs/ir/nn.md describes the IR they make).
+//! BatchNormalization after Conv (or Gemm / MatMul with a constant 2-D weight) folded into the weights.
+bool foldBatchNorm(ir::Graph& graph, PassContext& ctx);
+//! Conv + per-channel Add -> B; Conv + Add(residual) -> Z; Conv + activation -> kiln_act.
+bool fuseConvEpilogue(ir::Graph& graph, PassContext& ctx);
+//! MatMul (constant 2-D B) + Add([N]) -> bias input; MatMul / Gemm + activation -> kiln_act.
+bool fuseMatMulEpilogue(ir::Graph& graph, PassContext& ctx);
+//! The erf and tanh forms of GELU -> Gelu.
+bool recognizeGelu(ir::Graph& graph, PassContext& ctx);
+//! ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div[/Mul/Add] over the last axis -> LayerNormalization.
+bool recognizeLayerNorm(ir::Graph& graph, PassContext& ctx);
+
+//! The default pipeline (every backend): constant folding and clean-ups, pattern recognition, fusions.
 std::vector<Pass> defaultPasses();
 
 }  // namespace kiln::passes

@@ -9,7 +9,9 @@ int runToFixpoint(ir::Graph& graph, const std::vector<Pass>& passes, PassContext
     bool changed = false;
     for (const Pass& p : passes) {
       try {
+        const auto before = static_cast<int64_t>(graph.nodes.size());
         bool c = p.run(graph, ctx);
+        if (ctx.removedNodes) (*ctx.removedNodes)[p.name] += before - static_cast<int64_t>(graph.nodes.size());
         if (c) {
           graph.verify();
           LogMessage(ctx.logger, Severity::kVERBOSE) << "pass '" << p.name << "' changed the graph (" << graph.nodes.size()
@@ -26,8 +28,15 @@ int runToFixpoint(ir::Graph& graph, const std::vector<Pass>& passes, PassContext
 }
 
 std::vector<Pass> defaultPasses() {
+  // Recognitions first (they need the unfused ops), then BatchNormalization folding (it needs a bare
+  // Conv), then the epilogue fusions (bias, residual, activation); dead nodes last.
   return {{"fold-constants", foldConstants},
           {"eliminate-identities", eliminateIdentities},
+          {"recognize-gelu", recognizeGelu},
+          {"recognize-layernorm", recognizeLayerNorm},
+          {"fold-batchnorm", foldBatchNorm},
+          {"fuse-conv-epilogue", fuseConvEpilogue},
+          {"fuse-matmul-epilogue", fuseMatMulEpilogue},
           {"eliminate-dead-nodes", eliminateDeadNodes}};
 }
 

@@ -3,7 +3,8 @@
 //   [header: 64 bytes]  magic "KILNPLAN", format version, header size, total size, checksum,
 //                       kiln version (major, minor, patch), backend, section count
 //   [section table]     per section: tag, flags, offset, size (24 bytes each)
-//   [META section]      target: os, arch, CPU features the chosen kernels need, CPU name (informative)
+//   [META section]      target: os, arch, CPU features the chosen kernels need, CPU name (informative);
+//                       GPU plans: GPU name, compute capability, CUDA runtime, cuDNN and cuBLASLt versions
 //   [GRPH section]      the optimized graph: values, nodes with attributes and tactics, I/O, profiles
 //   [WGHT section]      constant data, every tensor 64-byte aligned, usable in place from an mmap
 //
@@ -25,7 +26,7 @@
 namespace kiln::plan {
 
 constexpr char kMagic[8] = {'K', 'I', 'L', 'N', 'P', 'L', 'A', 'N'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint32_t kHeaderSize = 64;
 
 struct Profile {
@@ -37,6 +38,12 @@ struct Target {
   std::string arch;
   uint64_t requiredCpuFeatures{0};
   std::string cpuName;
+  // GPU plans (zero/empty for the CPU backend)
+  std::string gpuName;
+  int32_t gpuArch{0};      //!< compute capability major*10+minor
+  int32_t cudaRuntime{0};  //!< 13000 = 13.0
+  int32_t cudnn{0};        //!< 91400 = 9.14.0
+  int32_t cublasLt{0};
 };
 
 struct PlanContents {
@@ -57,7 +64,7 @@ std::vector<uint8_t> writePlan(const PlanContents& contents);
 //! format version, damaged (checksum), other kiln version, other backend/target, or malformed contents.
 PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const void> owner);
 
-//! The target description of this machine for `backend`.
-Target currentTarget(uint64_t requiredCpuFeatures);
+//! The target description of this machine for `backend` (GPU: the current device; throws without one).
+Target currentTarget(uint64_t requiredCpuFeatures, DeviceType backend = DeviceType::kCPU);
 
 }  // namespace kiln::plan

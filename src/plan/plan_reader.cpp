@@ -1,6 +1,7 @@
 #include <cstring>
 #include <set>
 
+#include "backends/gpu.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
 #include "core/hash.h"
@@ -171,6 +172,29 @@ std::string versionText(uint32_t a, uint32_t b, uint32_t c) {
   return std::to_string(a) + "." + std::to_string(b) + "." + std::to_string(c);
 }
 
+std::string versionOf(int32_t v, int32_t majorDiv, int32_t minorDiv) {
+  return std::to_string(v / majorDiv) + "." + std::to_string((v % majorDiv) / minorDiv);
+}
+
+//! A GPU plan runs only on the GPU architecture it was built for, with the same major versions of the
+//! CUDA runtime, cuDNN and cuBLASLt (their kernels and algorithm numbers differ between majors).
+void checkGpuTarget(const Target& t) {
+  const gpu::DeviceInfo& d = gpu::deviceInfo();
+  auto sm = [](int32_t a) { return "sm_" + std::to_string(a); };
+  if (t.gpuArch != d.arch)
+    invalid("plan built for " + t.gpuName + " (" + sm(t.gpuArch) + "), this GPU is " + d.name + " (" + sm(d.arch) +
+            "); rebuild the plan on this GPU");
+  if (t.cudaRuntime / 1000 != d.cudaRuntime / 1000)
+    invalid("plan built with CUDA " + versionOf(t.cudaRuntime, 1000, 10) + ", this kiln runs CUDA " +
+            versionOf(d.cudaRuntime, 1000, 10) + "; rebuild the plan");
+  if (t.cudnn / 10000 != d.cudnn / 10000)
+    invalid("plan built with cuDNN " + versionOf(t.cudnn, 10000, 100) + ", this machine has cuDNN " +
+            versionOf(d.cudnn, 10000, 100) + "; rebuild the plan");
+  if (t.cublasLt / 10000 != d.cublasLt / 10000)
+    invalid("plan built with cuBLASLt " + versionOf(t.cublasLt, 10000, 100) + ", this machine has cuBLASLt " +
+            versionOf(d.cublasLt, 10000, 100) + "; rebuild the plan");
+}
+
 const char* backendName(uint32_t b) {
   switch (b) {
     case 0: return "CPU";
@@ -212,8 +236,12 @@ PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const 
     invalid("plan built by kiln " + versionText(ma, mi, pa) + ", this is kiln " + versionString() +
             " (rebuild the plan with this kiln)");
   uint32_t backend = peek<uint32_t>(p, 44);
-  if (backend != static_cast<uint32_t>(DeviceType::kCPU))
+  if (backend == static_cast<uint32_t>(DeviceType::kGPU)) {
+    std::string why;
+    if (!gpu::available(&why)) invalid("plan is for the GPU backend, which is not usable here: " + why);
+  } else if (backend != static_cast<uint32_t>(DeviceType::kCPU)) {
     invalid(std::string("plan is for the ") + backendName(backend) + " backend, which this kiln build does not have");
+  }
   uint32_t nSections = peek<uint32_t>(p, 48);
   if (nSections > 64 || kHeaderSize + static_cast<uint64_t>(nSections) * 24 > size)
     invalid("damaged plan: bad section count " + std::to_string(nSections));
@@ -244,6 +272,11 @@ PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const 
   c.target.arch = mr.str(256);
   c.target.requiredCpuFeatures = mr.u64();
   c.target.cpuName = mr.str(256);
+  c.target.gpuName = mr.str(256);
+  c.target.gpuArch = mr.i32();
+  c.target.cudaRuntime = mr.i32();
+  c.target.cudnn = mr.i32();
+  c.target.cublasLt = mr.i32();
   c.arenaBytes = mr.u64();
   c.nbThreads = mr.i32();
   if (c.target.os != osName() || c.target.arch != archName())
@@ -252,6 +285,8 @@ PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const 
   if (missing)
     invalid("plan needs CPU features [" + cpuFeatureNames(missing) + "] that this CPU (" + cpuName() +
             ") lacks; it was built on " + c.target.cpuName + " (rebuild the plan on this machine)");
+
+  if (c.backend == DeviceType::kGPU) checkGpuTarget(c.target);
 
   WeightsView wv{weights, weightsSize, owner};
   Reader gr(graph, graphSize, "plan GRPH section");

@@ -1,5 +1,6 @@
 #include <map>
 
+#include "backends/gpu.h"
 #include "core/cpu_features.h"
 #include "core/hash.h"
 #include "plan/binary_io.h"
@@ -107,12 +108,20 @@ void writeGraph(Writer& w, WeightsBuilder& wb, const ir::Graph& g) {
 
 }  // namespace
 
-Target currentTarget(uint64_t requiredCpuFeatures) {
+Target currentTarget(uint64_t requiredCpuFeatures, DeviceType backend) {
   Target t;
   t.os = osName();
   t.arch = archName();
   t.requiredCpuFeatures = requiredCpuFeatures;
   t.cpuName = cpuName();
+  if (backend == DeviceType::kGPU) {
+    const gpu::DeviceInfo& d = gpu::deviceInfo();
+    t.gpuName = d.name;
+    t.gpuArch = d.arch;
+    t.cudaRuntime = d.cudaRuntime;
+    t.cudnn = d.cudnn;
+    t.cublasLt = d.cublasLt;
+  }
   return t;
 }
 
@@ -122,6 +131,11 @@ std::vector<uint8_t> writePlan(const PlanContents& c) {
   meta.str(c.target.arch);
   meta.u64(c.target.requiredCpuFeatures);
   meta.str(c.target.cpuName);
+  meta.str(c.target.gpuName);
+  meta.i32(c.target.gpuArch);
+  meta.i32(c.target.cudaRuntime);
+  meta.i32(c.target.cudnn);
+  meta.i32(c.target.cublasLt);
   meta.u64(c.arenaBytes);
   meta.i32(c.nbThreads);
 

@@ -2,6 +2,8 @@
 
 #include <cstring>
 
+#include "backends/cpu/kernel.h"
+#include "backends/gpu.h"
 #include "core/cpu_features.h"
 
 namespace kiln::detail {
@@ -13,13 +15,73 @@ int EngineImpl::findIO(const char* name) const noexcept {
   return -1;
 }
 
+namespace {
+//! Constants stay in the plan's bytes on the CPU; on the GPU they are copied into one device block
+//! (256-byte aligned each) once per engine.
+void placeConstants(EngineImpl& e) {
+  const ir::Graph& g = *e.plan.graph;
+  e.constantAddress.assign(g.values.size(), nullptr);
+  if (e.device != DeviceType::kGPU) {
+    for (const auto& v : g.values)
+      if (v->isConstant()) e.constantAddress[static_cast<size_t>(v->id)] = v->constant->raw();
+    return;
+  }
+  std::size_t total = 0;
+  std::vector<std::size_t> offset(g.values.size(), 0);
+  for (const auto& v : g.values) {
+    if (!v->isConstant()) continue;
+    offset[static_cast<size_t>(v->id)] = total;
+    total += (v->constant->byteSize() + 255) / 256 * 256;
+  }
+  if (total == 0) return;
+  std::vector<uint8_t> staging(total, 0);
+  for (const auto& v : g.values)
+    if (v->isConstant() && v->constant->byteSize())
+      std::memcpy(staging.data() + offset[static_cast<size_t>(v->id)], v->constant->raw(), v->constant->byteSize());
+  e.deviceConstants = gpu::deviceBlock(total);
+  gpu::copy(e.deviceConstants.get(), staging.data(), total);
+  auto* base = static_cast<const uint8_t*>(e.deviceConstants.get());
+  for (const auto& v : g.values)
+    if (v->isConstant()) e.constantAddress[static_cast<size_t>(v->id)] = base + offset[static_cast<size_t>(v->id)];
+}
+}  // namespace
+
+namespace {
+void findAliases(EngineImpl& e) {
+  const ir::Graph& g = *e.plan.graph;
+  e.aliasOf.assign(g.values.size(), -1);
+  e.skipNode.assign(g.nodes.size(), false);
+  std::vector<bool> isOutput(g.values.size(), false);
+  for (const ir::Value* v : g.outputs) isOutput[static_cast<size_t>(v->id)] = true;
+  for (const auto& n : g.nodes) {
+    if (n->op != "Identity" && n->op != "Reshape" && n->op != "Flatten" && n->op != "Squeeze" && n->op != "Unsqueeze")
+      continue;
+    const ir::Value* in = n->inputs.empty() ? nullptr : n->inputs[0];
+    const ir::Value* out = n->outputs.empty() ? nullptr : n->outputs[0];
+    if (!in || !out || in->isConstant() || isOutput[static_cast<size_t>(out->id)] || in->dtype != out->dtype) continue;
+    int32_t root = in->id;
+    while (e.aliasOf[static_cast<size_t>(root)] >= 0) root = e.aliasOf[static_cast<size_t>(root)];
+    e.aliasOf[static_cast<size_t>(out->id)] = root;
+    e.skipNode[static_cast<size_t>(n->id)] = true;
+    // the shared memory lives until the alias's last reader
+    e.lastUse[static_cast<size_t>(root)] = std::max(e.lastUse[static_cast<size_t>(root)], e.lastUse[static_cast<size_t>(out->id)]);
+  }
+  // aliases read later than their root's recorded last use (chains): fold once more in node order
+  for (size_t v = 0; v < e.aliasOf.size(); ++v)
+    if (e.aliasOf[v] >= 0)
+      e.lastUse[static_cast<size_t>(e.aliasOf[v])] = std::max(e.lastUse[static_cast<size_t>(e.aliasOf[v])], e.lastUse[v]);
+}
+}  // namespace
+
 std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& logger) {
   auto e = std::make_shared<EngineImpl>();
   e->logger = &logger;
   e->plan = std::move(contents);
   const ir::Graph& g = *e->plan.graph;
   const ir::OpRegistry& ops = ir::defaultOpRegistry();
-  const cpu::KernelRegistry& kernels = cpu::defaultKernelRegistry();
+  e->device = e->plan.backend;
+  const bool onGpu = e->device == DeviceType::kGPU;
+  const backend::KernelRegistry& kernels = onGpu ? gpu::kernelRegistry() : cpu::defaultKernelRegistry();
   auto addIO = [&](const ir::Value* v, TensorIOMode mode) {
     for (const IOTensor& t : e->io)
       if (t.name == v->name)
@@ -34,6 +96,7 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
     addIO(v, TensorIOMode::kOUTPUT);
   }
   e->lastUse.assign(g.values.size(), -1);
+  placeConstants(*e);
   for (const auto& n : g.nodes) {
     std::string layer = "layer '" + n->name + "' (" + n->op + ")";
     const ir::OpSchema* schema = ops.find(n->op);
@@ -48,9 +111,9 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
       if (!n->inputs[static_cast<size_t>(i)])
         throw Error(ErrorCode::kINVALID_PLAN, layer + ": required input " + std::to_string(i) + " is missing");
     const std::string& tacticName = e->plan.tactics.at(static_cast<size_t>(n->id));
-    const cpu::Tactic* t = kernels.find(n->op, tacticName);
+    const backend::Tactic* t = kernels.find(n->op, tacticName);
     if (!t) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown tactic '" + tacticName + "'");
-    if (t->requiredCpuFeatures & ~cpuFeatures())
+    if (!onGpu && (t->requiredCpuFeatures & ~cpuFeatures()))
       throw Error(ErrorCode::kINVALID_PLAN, layer + ": tactic '" + tacticName + "' needs CPU features [" +
                                                 cpuFeatureNames(t->requiredCpuFeatures & ~cpuFeatures()) + "]");
     std::string why;
@@ -65,6 +128,7 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
     for (const ir::Value* in : n->inputs)
       if (in) e->lastUse[static_cast<size_t>(in->id)] = n->id;
   }
+  findAliases(*e);
   return e;
 }
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "backends/cpu/kernel.h"
+#include "backends/kernel.h"
 #include "ir/op_registry.h"
 #include "kiln/runtime.h"
 #include "plan/plan.h"
@@ -25,8 +25,18 @@ struct EngineImpl {
   Logger* logger{nullptr};
   plan::PlanContents plan;
   std::vector<IOTensor> io;
-  std::vector<std::unique_ptr<cpu::Kernel>> kernels;  //!< per node
+  DeviceType device{DeviceType::kCPU};
+  std::vector<std::unique_ptr<backend::Kernel>> kernels;  //!< per node
+  //! Where each constant lives for the kernels (per value id; nullptr for non-constants): the plan's
+  //! bytes on the CPU, one device block holding every constant on the GPU.
+  std::vector<const void*> constantAddress;
+  std::shared_ptr<void> deviceConstants;
   std::vector<int32_t> lastUse;                       //!< per value id: last node reading it (-1: none)
+  //! Zero-copy reshapes: per value id, the value whose memory it shares (-1: its own memory). Set for the
+  //! outputs of Identity/Reshape/Flatten/Squeeze/Unsqueeze that are not graph outputs; those nodes are
+  //! skipped at run time and their input's memory lives until the alias's last use.
+  std::vector<int32_t> aliasOf;
+  std::vector<bool> skipNode;  //!< per node
   std::vector<std::string> layerNames;                //!< per node (for errors and profiling)
 
   //! Index into io, or -1.
@@ -50,12 +60,20 @@ struct ContextState {
   bool prepared{false};
   std::vector<ir::ValueInfo> infos;
   std::vector<std::size_t> arenaOffset;  //!< per value, SIZE_MAX if not in the arena
-  std::vector<std::vector<cpu::TensorView>> stepIn, stepOut;
+  std::vector<std::vector<backend::TensorView>> stepIn, stepOut;
   std::vector<std::vector<int32_t>> stepInIds, stepOutIds;
-  std::shared_ptr<ir::Blob> arena;
+  std::shared_ptr<void> arena;  //!< host memory on the CPU, device memory on the GPU
   std::size_t arenaBytes{0};
-  std::shared_ptr<ir::Blob> workspace;
+  std::shared_ptr<void> workspace;
   std::size_t workspaceBytes{0};
+  std::size_t arenaCapacity{0}, workspaceCapacity{0};
+  void* ownStream{nullptr};  //!< GPU: the stream execute() runs on (created on first use)
+  // GPU: CUDA graph of the last run (valid while shapes and addresses stay the same)
+  bool useGraph{false};
+  void* graphExec{nullptr};
+  std::vector<void*> graphAddresses;
+  //! GPU: queues a run on `stream`, through the CUDA graph when enabled.
+  void enqueueGpu(const std::vector<void*>& addresses, void* stream);
 
   //! Shapes depend on the values of small integer inputs (TensorRT's shape tensors): their contents as
   //! read at the last prepare(), per I/O index (empty for the others).
@@ -66,6 +84,7 @@ struct ContextState {
   std::atomic<int> pending{0};  //!< runs queued on streams, not finished
 
   explicit ContextState(std::shared_ptr<const EngineImpl> e);
+  ~ContextState();
   Logger& logger() const { return *engine->logger; }
   //! Infers every shape from the input shapes (and, where shapes depend on them, the values of small
   //! integer inputs read from their addresses) and plans memory. Throws kiln::Error. `allowUnknown` (the
@@ -73,8 +92,9 @@ struct ContextState {
   void prepare(bool allowUnknown = false);
   //! For data-dependent engines: whether a value input changed since prepare() (then prepare again).
   bool valuesChanged(const std::vector<void*>& addresses) const;
-  //! Runs every layer with the given I/O addresses. Throws kiln::Error naming the layer.
-  void run(const std::vector<void*>& addresses);
+  //! Runs every layer with the given I/O addresses; on the GPU queues them on `stream` (cudaStream_t)
+  //! without waiting. Throws kiln::Error naming the layer.
+  void run(const std::vector<void*>& addresses, void* stream = nullptr);
 };
 
 }  // namespace kiln::detail

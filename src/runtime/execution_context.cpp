@@ -2,6 +2,7 @@
 #include <cstring>
 
 #include "backends/cpu/evaluate.h"
+#include "backends/gpu.h"
 #include "builder/memory_planner.h"
 #include "core/logging.h"
 #include "runtime/engine_impl.h"
@@ -9,6 +10,27 @@
 namespace kiln {
 
 namespace detail {
+
+ContextState::~ContextState() {
+  gpu::destroyGraph(graphExec);
+  if (ownStream) {
+    try {
+      gpu::synchronizeStream(ownStream);
+    } catch (...) {
+    }
+    gpu::destroyStream(ownStream);
+  }
+}
+
+namespace {
+//! Activation or scratch memory of a context: host memory on the CPU, device memory on the GPU.
+std::shared_ptr<void> allocateFor(DeviceType device, std::size_t bytes) {
+  if (device == DeviceType::kGPU) return gpu::deviceBlock(bytes);
+  std::shared_ptr<ir::Blob> blob = ir::Blob::allocate(bytes);
+  void* p = blob->mutableData();
+  return std::shared_ptr<void>(blob, p);
+}
+}  // namespace
 
 ContextState::ContextState(std::shared_ptr<const EngineImpl> e) : engine(std::move(e)) {
   size_t n = engine->io.size();
@@ -49,6 +71,10 @@ bool ContextState::valuesChanged(const std::vector<void*>& addresses) const {
 
 void ContextState::prepare(bool allowUnknown) {
   if (prepared) return;
+  if (graphExec) {  // shapes change: the captured graph is stale
+    gpu::destroyGraph(graphExec);
+    graphExec = nullptr;
+  }
   const ir::Graph& g = *engine->plan.graph;
   auto infer = [&](bool withValues) {
     infos.assign(g.values.size(), {});
@@ -66,6 +92,10 @@ void ContextState::prepare(bool allowUnknown) {
       if (!ioAddress[i])
         throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
                                                    "': set its address (setTensorAddress) before asking for output shapes or running");
+      if (engine->device == DeviceType::kGPU && gpu::isDevicePointer(ioAddress[i]))
+        throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
+                                                   "': on the GPU bind it to page-locked host memory (kiln::Buffer with "
+                                                   "MemoryKind::kPAGELOCKED), not device memory");
       std::size_t bytes = static_cast<std::size_t>(ir::numElements(ioShapes[i])) * dataTypeSize(t.dtype);
       info.data = ir::makeTensor(t.dtype, ioShapes[i], ioAddress[i], bytes);
       valueSnapshot[i].assign(static_cast<const uint8_t*>(ioAddress[i]), static_cast<const uint8_t*>(ioAddress[i]) + bytes);
@@ -96,6 +126,7 @@ void ContextState::prepare(bool allowUnknown) {
       throw Error(ErrorCode::kUNSUPPORTED_STATE, "the shape of '" + v->name + "' " + ir::shapeToString(info.shape) +
                                                      " depends on the data of a computed tensor (not supported yet)");
     if (isIO[static_cast<size_t>(v->id)] || v->isConstant() || !v->producer) continue;
+    if (engine->aliasOf[static_cast<size_t>(v->id)] >= 0) continue;  // shares its root's memory
     std::size_t esz = dataTypeSize(info.dtype);
     if (static_cast<uint64_t>(ne) > SIZE_MAX / 2 / esz)
       throw Error(ErrorCode::kFAILED_ALLOCATION, "tensor '" + v->name + "' is too large");
@@ -115,7 +146,7 @@ void ContextState::prepare(bool allowUnknown) {
   stepOutIds.assign(nSteps, {});
   std::size_t ws = 0;
   auto view = [&](const ir::Value* v) {
-    cpu::TensorView t;
+    backend::TensorView t;
     if (!v) return t;
     const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
     t.dtype = info.dtype;
@@ -139,11 +170,18 @@ void ContextState::prepare(bool allowUnknown) {
     for (const auto& v : stepOut[s]) known &= v.numel >= 0;
     if (known) ws = std::max(ws, engine->kernels[s]->workspaceSize(stepIn[s], stepOut[s]));
   }
-  if (!arena || arenaBytes < mp.totalBytes) {
-    arena = mp.totalBytes ? ir::Blob::allocate(mp.totalBytes) : nullptr;
+  // Grow only (a GPU allocation may not be freed while work that uses it is queued: cudaFree waits).
+  if (mp.totalBytes > arenaCapacity) {
+    arena.reset();
+    arena = allocateFor(engine->device, mp.totalBytes);
+    arenaCapacity = mp.totalBytes;
   }
   arenaBytes = mp.totalBytes;
-  if (!workspace || workspaceBytes < ws) workspace = ws ? ir::Blob::allocate(ws) : nullptr;
+  if (ws > workspaceCapacity) {
+    workspace.reset();
+    workspace = allocateFor(engine->device, ws);
+    workspaceCapacity = ws;
+  }
   workspaceBytes = ws;
   for (size_t i = 0; i < engine->io.size(); ++i)
     if (engine->io[i].mode == TensorIOMode::kOUTPUT)
@@ -151,25 +189,30 @@ void ContextState::prepare(bool allowUnknown) {
   prepared = true;
 }
 
-void ContextState::run(const std::vector<void*>& addresses) {
+void ContextState::run(const std::vector<void*>& addresses, void* stream) {
   const ir::Graph& g = *engine->plan.graph;
+  const bool onGpu = engine->device == DeviceType::kGPU;
   std::vector<void*> ptr(g.values.size(), nullptr);
-  auto* base = arena ? static_cast<std::byte*>(arena->mutableData()) : nullptr;
+  auto* base = static_cast<std::byte*>(arena.get());
   for (const auto& v : g.values) {
     size_t id = static_cast<size_t>(v->id);
     if (v->isConstant())
-      ptr[id] = const_cast<void*>(v->constant->raw());
+      ptr[id] = const_cast<void*>(engine->constantAddress[id]);
     else if (arenaOffset[id] != SIZE_MAX)
       ptr[id] = base + arenaOffset[id];
   }
   for (size_t i = 0; i < engine->io.size(); ++i) ptr[static_cast<size_t>(engine->io[i].valueId)] = addresses[i];
-  cpu::KernelContext kc;
-  kc.workspace = workspace ? workspace->mutableData() : nullptr;
+  for (size_t id = 0; id < ptr.size(); ++id)
+    if (engine->aliasOf[id] >= 0) ptr[id] = ptr[static_cast<size_t>(engine->aliasOf[id])];
+  backend::KernelContext kc;
+  kc.workspace = workspace.get();
   kc.workspaceBytes = workspaceBytes;
+  kc.stream = stream;
   for (size_t s = 0; s < stepIn.size(); ++s) {
     for (size_t k = 0; k < stepIn[s].size(); ++k)
       if (stepInIds[s][k] >= 0) stepIn[s][k].data = ptr[static_cast<size_t>(stepInIds[s][k])];
     for (size_t k = 0; k < stepOut[s].size(); ++k) stepOut[s][k].data = ptr[static_cast<size_t>(stepOutIds[s][k])];
+    if (engine->skipNode[s]) continue;  // a zero-copy reshape
     kc.inputs = stepIn[s];
     kc.outputs = stepOut[s];
     auto t0 = profiler ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
@@ -182,10 +225,36 @@ void ContextState::run(const std::vector<void*>& addresses) {
           .withContext("layer '" + engine->layerNames[s] + "' (" + g.nodes[s]->op + ")");
     }
     if (profiler) {
+      if (onGpu) gpu::synchronizeStream(stream);  // per-layer times on the GPU cost a wait per layer
       float ms = std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - t0).count();
       profiler->reportLayerTime(engine->layerNames[s].c_str(), ms);
     }
   }
+}
+
+void ContextState::enqueueGpu(const std::vector<void*>& addresses, void* stream) {
+  if (!useGraph || profiler) {
+    run(addresses, stream);
+    return;
+  }
+  if (!graphExec || graphAddresses != addresses) {
+    gpu::destroyGraph(graphExec);
+    graphExec = nullptr;
+    gpu::prepareThread();
+    gpu::beginCapture(stream);
+    try {
+      run(addresses, stream);
+    } catch (...) {
+      try {
+        gpu::destroyGraph(gpu::endCapture(stream));
+      } catch (...) {
+      }
+      throw;
+    }
+    graphExec = gpu::endCapture(stream);
+    graphAddresses = addresses;
+  }
+  gpu::launchGraph(graphExec, stream);
 }
 
 }  // namespace detail
@@ -311,6 +380,11 @@ bool ExecutionContext::allInputDimensionsSpecified() const noexcept {
   return true;
 }
 
+namespace {
+//! Device memory, managed memory or page-locked host memory (all readable by kernels).
+bool gpuAccessible(const void* p) { return gpu::isDevicePointer(p) || gpu::isPinnedPointer(p); }
+}  // namespace
+
 bool ExecutionContext::setTensorAddress(const char* name, void* data) noexcept {
   auto& s = *impl_->state;
   int idx = s.engine->findIO(name);
@@ -320,6 +394,12 @@ bool ExecutionContext::setTensorAddress(const char* name, void* data) noexcept {
   }
   if (!data) {
     report(s.logger(), Severity::kERROR, std::string("setTensorAddress: null address for '") + name + "'");
+    return false;
+  }
+  if (s.engine->device == DeviceType::kGPU && !gpuAccessible(data)) {
+    report(s.logger(), Severity::kERROR, std::string("setTensorAddress: the address given for '") + name +
+                                             "' is pageable host memory, which the GPU cannot read; use device memory "
+                                             "or page-locked memory (kiln::Buffer with MemoryKind::kDEVICE or kPAGELOCKED)");
     return false;
   }
   UseGuard g(s);
@@ -364,6 +444,12 @@ bool ExecutionContext::execute() noexcept {
     if (s.dataDependent && s.valuesChanged(s.ioAddress)) s.prepared = false;
     s.prepare();
     checkReady(s);
+    if (s.engine->device == DeviceType::kGPU) {
+      if (!s.ownStream) s.ownStream = gpu::createStream();
+      s.enqueueGpu(s.ioAddress, s.ownStream);
+      gpu::synchronizeStream(s.ownStream);
+      return true;
+    }
     s.run(s.ioAddress);
     return true;
   });
@@ -382,9 +468,16 @@ bool ExecutionContext::enqueue(Stream& stream) noexcept {
     if (s.pending.load() == 0) s.prepare();
     if (!s.prepared) throw Error(ErrorCode::kINVALID_STATE, "shapes changed while work is queued");
     checkReady(s);
+    const bool gpuEngine = s.engine->device == DeviceType::kGPU;
+    if (gpuEngine != (stream.device() == DeviceType::kGPU))
+      throw Error(ErrorCode::kINVALID_ARGUMENT, std::string("the engine runs on the ") + (gpuEngine ? "GPU" : "CPU") +
+                                                    " but the stream is a " + (gpuEngine ? "CPU" : "GPU") +
+                                                    " stream (create it with Stream(DeviceType::k" + (gpuEngine ? "GPU" : "CPU") + "))");
+    if (gpuEngine) s.enqueueGpu(s.ioAddress, stream.handle());  // queued on the CUDA stream, no wait
     return true;
   });
   if (!ok) return false;
+  if (s.engine->device == DeviceType::kGPU) return true;
   std::shared_ptr<detail::ContextState> state = impl_->state;
   std::vector<void*> addresses = s.ioAddress;
   s.pending.fetch_add(1);
@@ -409,6 +502,20 @@ bool ExecutionContext::executeV2(void* const* bindings) noexcept {
     if (!setTensorAddress(s.engine->io[i].name.c_str(), bindings[i])) return false;
   return execute();
 }
+
+bool ExecutionContext::setCudaGraphEnabled(bool enabled) noexcept {
+  auto& s = *impl_->state;
+  if (s.engine->device != DeviceType::kGPU) {
+    report(s.logger(), Severity::kERROR, "setCudaGraphEnabled: the engine does not run on the GPU");
+    return false;
+  }
+  UseGuard g(s);
+  if (!g.ok()) return false;
+  s.useGraph = enabled;
+  return true;
+}
+
+bool ExecutionContext::getCudaGraphEnabled() const noexcept { return impl_->state->useGraph; }
 
 void ExecutionContext::setProfiler(Profiler* profiler) noexcept { impl_->state->profiler = profiler; }
 Profiler* ExecutionContext::getProfiler() const noexcept { return impl_->state->profiler; }

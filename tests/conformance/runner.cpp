@@ -4,7 +4,7 @@
 //
 //   kiln_conformance --suite node=/usr/include/onnx/backend/test/data/node [--suite NAME=DIR ...]
 //                    [--filter SUBSTR] [--markdown FILE] [--json FILE] [--ratchet FILE] [--verbose]
-//                    [--jobs N] [--timeout SECONDS] [--budget ELEMENTS]
+//                    [--jobs N] [--timeout SECONDS] [--budget ELEMENTS] [--device cpu|gpu]
 //
 // Every case runs in a child process (fork), so a crash, an abort or a hang ends as an "error" of that
 // case, never of the runner. Each case ends as pass, fail (wrong numbers), error (parse/build/run error)
@@ -57,6 +57,7 @@ struct Options {
   int jobs{1};
   int timeoutSec{120};
   int64_t budget{64 * 1000 * 1000};  // elements over all test data of a case
+  DeviceType device{DeviceType::kCPU};
 };
 
 enum class Status { kPASS, kFAIL, kERROR, kOUT_OF_SCOPE };
@@ -446,6 +447,7 @@ ChildResult runCase(const fs::path& dir, const Options& opt) {
 
   auto config = builder->createBuilderConfig();
   config->setNbThreads(1);
+  config->setDefaultDeviceType(opt.device);
   {
     auto profile = builder->createOptimizationProfile();
     bool dynamic = false;
@@ -492,6 +494,23 @@ ChildResult runCase(const fs::path& dir, const Options& opt) {
   for (size_t s = 0; s < sets.size(); ++s) {
     const std::string where = sets.size() > 1 ? sets[s].name + ": " : "";
     std::vector<AlignedBuffer> keep;
+    // on the GPU: device copies of every I/O buffer (outputs come back into `keep` after the run)
+    const bool onGpu = engine->getDeviceType() == DeviceType::kGPU;
+    std::vector<Buffer> dev;
+    auto bindAddress = [&](const std::string& name, AlignedBuffer& host, bool input) {
+      void* p = host.data();
+      if (onGpu) {
+        // inputs in page-locked memory: kernels read it, and shape-determining inputs must be on the host
+        dev.emplace_back(std::max<std::size_t>(host.size, 1), input ? MemoryKind::kPAGELOCKED : MemoryKind::kDEVICE,
+                         DeviceType::kGPU);
+        if (input && host.size && !kiln::memcpy(dev.back().data(), host.data(), host.size)) return false;
+        if (!input) kiln::memcpy(dev.back().data(), host.data(), host.size);  // the poison pattern
+        p = dev.back().data();
+      }
+      return ctx->setTensorAddress(name.c_str(), p);
+    };
+    dev.reserve(setIn[s].size() + outNames.size());
+    keep.reserve(setIn[s].size() + outNames.size());
     for (const auto& [name, td] : setIn[s]) {
       DataType et = engine->getTensorDataType(name.c_str());
       if (et != td->dtype && !bitsAs16BitFloat(td->dtype, et))
@@ -502,7 +521,7 @@ ChildResult runCase(const fs::path& dir, const Options& opt) {
                                     rtLogger.first("refused")};
       keep.emplace_back(td->byteSize());
       if (td->byteSize()) std::memcpy(keep.back().data(), td->raw(), td->byteSize());
-      if (!ctx->setInputTensorAddress(name.c_str(), keep.back().data()))
+      if (!bindAddress(name, keep.back(), true))
         return {Status::kERROR, where + "setInputTensorAddress('" + name + "'): " + rtLogger.first("refused")};
     }
     std::map<std::string, std::pair<size_t, Dims>> outBufs;
@@ -515,10 +534,17 @@ ChildResult runCase(const fs::path& dir, const Options& opt) {
       DataType ot = engine->getTensorDataType(name.c_str());
       keep.emplace_back(static_cast<size_t>(v) * dataTypeSize(ot));
       outBufs[name] = {keep.size() - 1, d};
-      if (!ctx->setTensorAddress(name.c_str(), keep.back().data()))
+      if (!bindAddress(name, keep.back(), false))
         return {Status::kERROR, where + "setTensorAddress('" + name + "'): " + rtLogger.first("refused")};
     }
     if (!ctx->execute()) return {Status::kERROR, where + "execute: " + rtLogger.first("execute failed")};
+    if (onGpu)
+      for (const auto& name : outNames) {
+        size_t idx = outBufs[name].first;
+        // device buffers were made in the same order as `keep` entries
+        if (!kiln::memcpy(keep[idx].data(), dev[idx].data(), keep[idx].size))
+          return {Status::kERROR, where + "copying output '" + name + "' from the device failed"};
+      }
     for (const auto& name : outNames) {
       auto [idx, d] = outBufs[name];
       std::string why = compareOutput(name, *setOut[s].at(name), engine->getTensorDataType(name.c_str()), d,
@@ -847,7 +873,7 @@ bool checkRatchet(const std::string& path, const std::vector<SuiteResult>& suite
   std::fprintf(stderr,
                "usage: kiln_conformance --suite NAME=DIR [--suite NAME=DIR ...] [--filter SUBSTR] [--markdown FILE]\n"
                "                        [--json FILE] [--ratchet FILE] [--verbose] [--jobs N] [--timeout SECONDS]\n"
-               "                        [--budget ELEMENTS] [--note TEXT]\n"
+               "                        [--budget ELEMENTS] [--note TEXT] [--device cpu|gpu]\n"
                "A bare DIR argument is a suite named after the directory.\n");
   std::exit(2);
 }
@@ -876,6 +902,12 @@ int main(int argc, char** argv) {
     else if (a == "--jobs" || a == "-j") opt.jobs = std::max(1, std::atoi(value().c_str()));
     else if (a == "--timeout") opt.timeoutSec = std::max(1, std::atoi(value().c_str()));
     else if (a == "--budget") opt.budget = std::max<long long>(1, std::atoll(value().c_str()));
+    else if (a == "--device") {
+      std::string d = value();
+      if (d == "gpu") opt.device = DeviceType::kGPU;
+      else if (d == "cpu") opt.device = DeviceType::kCPU;
+      else usage("--device takes cpu or gpu");
+    }
     else if (a == "--help" || a == "-h") usage(nullptr);
     else if (!a.empty() && a[0] != '-') opt.suites.emplace_back(fs::path(a).filename().string(), a);
     else usage(("unknown option " + a).c_str());

@@ -5,6 +5,7 @@
 
 #include "core/dtype.h"
 #include "ir/op_registry.h"
+#include "ir/ops/fused_activation.h"
 #include "ir/ops/nn_common.h"
 #include "ir/shape_utils.h"
 
@@ -28,6 +29,24 @@ void requireSameType(InferContext& c, int i, int j) {
 }
 
 std::string str(const Shape& s) { return shapeToString(s); }
+
+//! Checks the kiln epilogue activation attributes (kiln_act, kiln_act_alpha, kiln_act_beta).
+void checkFusedActivation(InferContext& c) {
+  try {
+    fusedActivationOf(c.attrs());
+  } catch (const Error& e) {
+    c.fail(e.message());
+  }
+}
+
+//! Checks that input i (the kiln residual Z) has the output's type and shape (where known).
+void requireSameShape(InferContext& c, int i, const Shape& out, const char* what) {
+  const Shape& s = c.inputShape(i);
+  bool ok = s.size() == out.size();
+  for (size_t d = 0; ok && d < s.size(); ++d)
+    if (s[d] >= 0 && out[d] >= 0 && s[d] != out[d]) ok = false;
+  if (!ok) c.fail(std::string(what) + " of shape " + str(s) + " must have the output's shape " + str(out));
+}
 
 //! Checks that `s` broadcasts unidirectionally to `target` (where extents are known).
 void requireUnidirectional(InferContext& c, const Shape& s, const Shape& target, const char* what) {
@@ -95,6 +114,11 @@ void inferConv(InferContext& c) {
     out.push_back(nn::windowDim(x[2 + i], k[i], win.strides[i], win.dilations[i], win.pads[i], win.pads[n + i],
                                 win.autoPad, win.ceilMode)
                       .out);
+  if (c.hasInput(3)) {
+    requireSameType(c, 0, 3);
+    requireSameShape(c, 3, out, "residual Z");
+  }
+  checkFusedActivation(c);
   c.setOutput(0, c.inputType(0), out);
 }
 
@@ -204,6 +228,18 @@ void inferMatMul(InferContext& c) {
   Shape out = batch;
   if (!vecA) out.push_back(a[a.size() - 2]);
   if (!vecB) out.push_back(b.back());
+  checkFusedActivation(c);
+  if (c.hasInput(2) || !at.getString("kiln_act", "").empty()) {
+    if (!isFloatingType(t)) c.fail("the kiln bias input and kiln_act need a float type");
+    if (out.empty()) c.fail("the kiln bias input and kiln_act need an output of rank >= 1");
+  }
+  if (c.hasInput(2)) {
+    requireSameType(c, 0, 2);
+    const Shape& bs = c.inputShape(2);
+    int64_t N = out.back();
+    if (bs.size() != 1 || (bs[0] >= 0 && N >= 0 && bs[0] != N))
+      c.fail("bias of shape " + str(bs) + " must be [N] with N = " + std::to_string(N) + " (the output's last dim)");
+  }
   c.setOutput(0, t, out);
 }
 
@@ -219,6 +255,7 @@ void inferGemm(InferContext& c) {
   int64_t K2 = tB ? b[1] : b[0], N = tB ? b[0] : b[1];
   if (K1 >= 0 && K2 >= 0 && K1 != K2) c.fail("inner dimensions do not match: " + str(a) + " x " + str(b));
   if (c.hasInput(2)) requireUnidirectional(c, c.inputShape(2), {M, N}, "C");
+  checkFusedActivation(c);
   c.setOutput(0, c.inputType(0), {M, N});
 }
 
@@ -404,8 +441,9 @@ void inferArg(InferContext& c) {
 }  // namespace
 
 void registerNnOps(OpRegistry& reg) {
-  reg.add({"Conv", 2, 3, 1, 1, inferConv,
-           "Y = conv(X, W) + B; auto_pad, dilations, group, kernel_shape, pads, strides (+kiln ceil_mode)"});
+  reg.add({"Conv", 2, 4, 1, 1, inferConv,
+           "Y = act(conv(X, W) + B + Z); auto_pad, dilations, group, kernel_shape, pads, strides (+kiln ceil_mode, "
+           "residual input Z, kiln_act, kiln_act_alpha, kiln_act_beta)"});
   reg.add({"ConvTranspose", 2, 3, 1, 1, inferConvTranspose,
            "transposed convolution; auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides"});
   reg.add({"MaxPool", 1, 1, 1, 2, [](InferContext& c) { inferPool(c, true); },
@@ -417,8 +455,10 @@ void registerNnOps(OpRegistry& reg) {
   reg.add({"GlobalAveragePool", 1, 1, 1, 1, inferGlobalPool, "mean over the spatial dims"});
   reg.add({"GlobalMaxPool", 1, 1, 1, 1, inferGlobalPool, "max over the spatial dims"});
   reg.add({"GlobalLpPool", 1, 1, 1, 1, inferGlobalPool, "Lp norm over the spatial dims; p"});
-  reg.add({"MatMul", 2, 2, 1, 1, inferMatMul, "numpy matmul (+kiln transA, transB, vecA, vecB)"});
-  reg.add({"Gemm", 2, 3, 1, 1, inferGemm, "Y = alpha * A' B' + beta * C; alpha, beta, transA, transB"});
+  reg.add({"MatMul", 2, 3, 1, 1, inferMatMul,
+           "Y = act(A @ B + bias); numpy matmul (+kiln transA, transB, vecA, vecB, bias [N], kiln_act...)"});
+  reg.add({"Gemm", 2, 3, 1, 1, inferGemm,
+           "Y = act(alpha * A' B' + beta * C); alpha, beta, transA, transB (+kiln_act, kiln_act_alpha, kiln_act_beta)"});
   reg.add({"Softmax", 1, 1, 1, 1, inferSoftmax, "softmax along axis (+kiln trt_default_axis)"});
   reg.add({"LogSoftmax", 1, 1, 1, 1, inferSoftmax, "log softmax along axis (+kiln trt_default_axis)"});
   reg.add({"Hardmax", 1, 1, 1, 1, inferSoftmax, "one-hot of the first max along axis (+kiln trt_default_axis)"});

@@ -1,10 +1,12 @@
 // "gemm" tactics: MatMul, Gemm and Conv (as im2col + GEMM, 1x1 convolutions without im2col) on the packed
-// SGEMM. float32 only; the reference kernels stay the oracle (tests/ops/gemm_tactics_test.cpp).
+// SGEMM. float32 only; the reference kernels stay the oracle (tests/ops/gemm_tactics_test.cpp). The kiln
+// epilogue (MatMul bias, Conv residual Z, kiln_act) runs on each output row after its GEMM, in double.
 #include <algorithm>
 #include <cstring>
 
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
+#include "ir/ops/fused_activation.h"
 
 namespace kiln::cpu {
 
@@ -23,11 +25,28 @@ bool allFloat32(const ir::Node& node, std::string* why) {
 
 std::size_t alignUp(std::size_t n) { return (n + 63) / 64 * 64; }
 
+ir::FusedActivation activationOf(const ir::Node& node) {
+  try {
+    return ir::fusedActivationOf(node.attrs);
+  } catch (const Error& e) {
+    nn::unsupported(node, e.message());
+  }
+}
+
+//! row[i] = act(row[i] + bias (+ z[i])) for i < n; `z` may be null.
+void epilogue(float* row, int64_t n, double bias, const float* z, const ir::FusedActivation& act) {
+  for (int64_t i = 0; i < n; ++i) {
+    double v = static_cast<double>(row[i]) + bias;
+    if (z) v += static_cast<double>(z[i]);
+    row[i] = static_cast<float>(act.apply(v));
+  }
+}
+
 class MatMulGemm : public Kernel {
  public:
   explicit MatMulGemm(const ir::Node& node)
       : transA_(node.attrs.getInt("transA", 0) != 0), transB_(node.attrs.getInt("transB", 0) != 0),
-        vecA_(node.attrs.getInt("vecA", 0) != 0), vecB_(node.attrs.getInt("vecB", 0) != 0) {}
+        vecA_(node.attrs.getInt("vecA", 0) != 0), vecB_(node.attrs.getInt("vecB", 0) != 0), act_(activationOf(node)) {}
 
   std::size_t workspaceSize(std::span<const TensorView>, std::span<const TensorView>) const override {
     return sgemmWorkspaceBytes();
@@ -36,6 +55,7 @@ class MatMulGemm : public Kernel {
   void run(const KernelContext& ctx) const override {
     const TensorView& a = ctx.inputs[0];
     const TensorView& b = ctx.inputs[1];
+    const TensorView* bias = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
     const TensorView& y = ctx.outputs[0];
     const bool vA = vecA_ || a.rank() == 1, vB = vecB_ || b.rank() == 1;
     const int64_t ra = a.rank(), rb = b.rank();
@@ -66,6 +86,7 @@ class MatMulGemm : public Kernel {
     int64_t nb = 1;
     for (int64_t d : batch) nb *= d;
     if (nb * M * N != y.numel) badData("MatMul: output shape mismatch");
+    if (bias && (bias->rank() != 1 || bias->dim(0) != N)) badData("MatMul: bias must have shape [N]");
     std::vector<int64_t> sa = ir::broadcastStrides(aB, batch), sb = ir::broadcastStrides(bB, batch);
     float* Y = y.as<float>();
     for (int64_t i = 0; i < nb; ++i) {
@@ -79,10 +100,22 @@ class MatMulGemm : public Kernel {
       MatrixView Ai{A.p + offA * aMat, A.rs, A.cs}, Bi{B.p + offB * bMat, B.rs, B.cs};
       sgemm(M, N, K, Ai, Bi, Y + i * M * N, N, false, ctx.workspace);
     }
+    if (!bias && act_.none()) return;
+    const float* bv = bias ? bias->as<float>() : nullptr;
+    for (int64_t r = 0; r < nb * M; ++r) {
+      float* row = Y + r * N;
+      if (!bv) {
+        epilogue(row, N, 0.0, nullptr, act_);
+        continue;
+      }
+      for (int64_t j = 0; j < N; ++j)
+        row[j] = static_cast<float>(act_.apply(static_cast<double>(row[j]) + static_cast<double>(bv[j])));
+    }
   }
 
  private:
   bool transA_, transB_, vecA_, vecB_;
+  ir::FusedActivation act_;
 };
 
 //! ONNX Gemm: Y = alpha * A' B' + beta * C (C broadcast to [M, N]).
@@ -90,7 +123,8 @@ class GemmGemm : public Kernel {
  public:
   explicit GemmGemm(const ir::Node& node)
       : alpha_(static_cast<float>(node.attrs.getFloat("alpha", 1.0))), beta_(static_cast<float>(node.attrs.getFloat("beta", 1.0))),
-        transA_(node.attrs.getInt("transA", 0) != 0), transB_(node.attrs.getInt("transB", 0) != 0) {}
+        transA_(node.attrs.getInt("transA", 0) != 0), transB_(node.attrs.getInt("transB", 0) != 0),
+        act_(activationOf(node)) {}
 
   std::size_t workspaceSize(std::span<const TensorView>, std::span<const TensorView>) const override {
     return sgemmWorkspaceBytes();
@@ -110,19 +144,22 @@ class GemmGemm : public Kernel {
     float* Y = y.as<float>();
     sgemm(M, N, K, A, B, Y, N, false, ctx.workspace);
     const bool addC = c && beta_ != 0.f;
-    if (alpha_ == 1.f && !addC) return;
-    std::vector<int64_t> st = addC ? ir::broadcastStrides(c->shapeVec(), ir::Shape{M, N}) : std::vector<int64_t>{0, 0};
-    const float* C = addC ? c->as<float>() : nullptr;
-    for (int64_t i = 0; i < M; ++i)
-      for (int64_t j = 0; j < N; ++j) {
-        float v = alpha_ * Y[i * N + j];
-        Y[i * N + j] = addC ? v + beta_ * C[i * st[0] + j * st[1]] : v;
-      }
+    if (alpha_ != 1.f || addC) {
+      std::vector<int64_t> st = addC ? ir::broadcastStrides(c->shapeVec(), ir::Shape{M, N}) : std::vector<int64_t>{0, 0};
+      const float* C = addC ? c->as<float>() : nullptr;
+      for (int64_t i = 0; i < M; ++i)
+        for (int64_t j = 0; j < N; ++j) {
+          float v = alpha_ * Y[i * N + j];
+          Y[i * N + j] = addC ? v + beta_ * C[i * st[0] + j * st[1]] : v;
+        }
+    }
+    if (!act_.none()) epilogue(Y, M * N, 0.0, nullptr, act_);
   }
 
  private:
   float alpha_, beta_;
   bool transA_, transB_;
+  ir::FusedActivation act_;
 };
 
 //! Conv as GEMM per image and group: Y_g [M/g, out] = W_g [M/g, C/g * k] x col [C/g * k, out], where col is
@@ -130,7 +167,7 @@ class GemmGemm : public Kernel {
 class ConvGemm : public Kernel {
  public:
   explicit ConvGemm(const ir::Node& node)
-      : attrKernel_(node.attrs.getInts("kernel_shape")), group_(node.attrs.getInt("group", 1)) {
+      : attrKernel_(node.attrs.getInts("kernel_shape")), group_(node.attrs.getInt("group", 1)), act_(activationOf(node)) {
     if (group_ < 1) nn::unsupported(node, "group must be >= 1");
     size_t n = node.inputs[1]->shape.size() >= 3 ? node.inputs[1]->shape.size() - 2 : attrKernel_.size();
     window_ = ir::nn::parseWindow(node.attrs, std::vector<int64_t>(n, 1));
@@ -158,8 +195,10 @@ class ConvGemm : public Kernel {
     const TensorView& x = ctx.inputs[0];
     const TensorView& w = ctx.inputs[1];
     const TensorView* b = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
+    const TensorView* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? &ctx.inputs[3] : nullptr;
     const TensorView& y = ctx.outputs[0];
     nn::Geom3 g = geometry(x, w, y);
+    if (z && z->shapeVec() != y.shapeVec()) badData("Conv: the residual Z must have the output's shape");
     const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), cpg = w.dim(1);
     if (cpg * group_ != C || M % group_ != 0) badData("Conv: channels do not match the weights and group");
     if (y.dim(0) != N || y.dim(1) != M) badData("Conv: output shape mismatch");
@@ -180,12 +219,18 @@ class ConvGemm : public Kernel {
         MatrixView Cm{isDirect ? xg : col, outSz, 1};
         float* yg = Y + (n * M + grp * mpg) * outSz;
         sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs);
-        if (b)
+        if (b && !z && act_.none()) {
           for (int64_t m = 0; m < mpg; ++m) {
             const float bias = b->as<float>()[grp * mpg + m];
             float* row = yg + m * outSz;
             for (int64_t i = 0; i < outSz; ++i) row[i] += bias;
           }
+        } else if (b || z || !act_.none()) {
+          const float* zg = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
+          for (int64_t m = 0; m < mpg; ++m)
+            epilogue(yg + m * outSz, outSz, b ? static_cast<double>(b->as<float>()[grp * mpg + m]) : 0.0,
+                     zg ? zg + m * outSz : nullptr, act_);
+        }
       }
   }
 
@@ -220,6 +265,7 @@ class ConvGemm : public Kernel {
   std::vector<int64_t> attrKernel_;
   int64_t group_;
   ir::nn::Window window_;
+  ir::FusedActivation act_;
 };
 
 template <class K>

@@ -1,5 +1,7 @@
 // Reference kernels: Conv and ConvTranspose (1-D, 2-D, 3-D; grouped; float types, accumulated in double).
+// Conv also takes the kiln residual input Z and the epilogue activation kiln_act (docs/ir/nn.md).
 #include "backends/cpu/ref/nn_impl.h"
+#include "ir/ops/fused_activation.h"
 
 namespace kiln::cpu::nn {
 namespace {
@@ -22,15 +24,22 @@ class ConvKernel : public Kernel {
     if (group_ < 1) unsupported(node, "group must be >= 1");
     size_t n = node.inputs[1]->shape.size() >= 3 ? node.inputs[1]->shape.size() - 2 : attrKernel_.size();
     window_ = ir::nn::parseWindow(node.attrs, std::vector<int64_t>(n, 1));
+    try {
+      act_ = ir::fusedActivationOf(node.attrs);
+    } catch (const Error& e) {
+      unsupported(node, e.message());
+    }
   }
 
   void run(const KernelContext& ctx) const override {
     const TensorView& x = ctx.inputs[0];
     const TensorView& w = ctx.inputs[1];
     const TensorView* b = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
+    const TensorView* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? &ctx.inputs[3] : nullptr;
     const TensorView& y = ctx.outputs[0];
     if (x.rank() < 3 || x.rank() > 5 || w.rank() != x.rank() || y.rank() != x.rank())
       badData("Conv: X and W must have the same rank in 3..5");
+    if (z && z->shapeVec() != y.shapeVec()) badData("Conv: the residual Z must have the output's shape");
     const int64_t N = x.dim(0), C = x.dim(1), M = w.dim(0), cpg = w.dim(1);
     if (cpg * group_ != C || M % group_ != 0) badData("Conv: channels do not match the weights and group");
     if (y.dim(0) != N || y.dim(1) != M) badData("Conv: output shape mismatch");
@@ -43,12 +52,14 @@ class ConvKernel : public Kernel {
       const T* X = x.as<T>();
       const T* W = w.as<T>();
       const T* B = b ? b->as<T>() : nullptr;
+      const T* Z = z ? z->as<T>() : nullptr;
       T* Y = y.as<T>();
       const int64_t inSz = g.inSize(), outSz = g.outSize(), kSz = g.kSize();
       for (int64_t n = 0; n < N; ++n)
         for (int64_t m = 0; m < M; ++m) {
           const int64_t grp = m / mpg;
           T* yp = Y + (n * M + m) * outSz;
+          const T* zp = Z ? Z + (n * M + m) * outSz : nullptr;
           for (int64_t o0 = 0; o0 < g.out[0]; ++o0)
             for (int64_t o1 = 0; o1 < g.out[1]; ++o1)
               for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
@@ -70,7 +81,9 @@ class ConvKernel : public Kernel {
                     }
                   }
                 }
-                yp[(o0 * g.out[1] + o1) * g.out[2] + o2] = fromD<T>(acc);
+                const int64_t o = (o0 * g.out[1] + o1) * g.out[2] + o2;
+                if (zp) acc += toD(zp[o]);
+                yp[o] = fromD<T>(act_.apply(acc));
               }
         }
     });
@@ -80,6 +93,7 @@ class ConvKernel : public Kernel {
   std::vector<int64_t> attrKernel_;
   int64_t group_{1};
   ir::nn::Window window_;
+  ir::FusedActivation act_;
 };
 
 class ConvTransposeKernel : public Kernel {

@@ -1,6 +1,8 @@
 // Reference kernels: MatMul (numpy semantics, batch broadcasting, kiln transA/transB/vecA/vecB; float types
-// accumulated in double, int32/int64 with wrap-around) and Gemm.
+// accumulated in double, int32/int64 with wrap-around) and Gemm. Both take the kiln epilogue activation
+// kiln_act; MatMul also the kiln bias input [N] (float types; docs/ir/nn.md).
 #include "backends/cpu/ref/nn_impl.h"
+#include "ir/ops/fused_activation.h"
 
 namespace kiln::cpu::nn {
 namespace {
@@ -16,11 +18,20 @@ class MatMulKernel : public Kernel {
     transB_ = node.attrs.getInt("transB", 0) != 0;
     vecA_ = node.attrs.getInt("vecA", 0) != 0;
     vecB_ = node.attrs.getInt("vecB", 0) != 0;
+    try {
+      act_ = ir::fusedActivationOf(node.attrs);
+    } catch (const Error& e) {
+      unsupported(node, e.message());
+    }
+    bool hasBias = node.inputs.size() > 2 && node.inputs[2];
+    if ((hasBias || !act_.none()) && !isFloatingType(t)) unsupported(node, "the bias input and kiln_act need a float type");
+    if (hasBias && node.inputs[2]->dtype != t) unsupported(node, "inputs must have the same type");
   }
 
   void run(const KernelContext& ctx) const override {
     const TensorView& a = ctx.inputs[0];
     const TensorView& b = ctx.inputs[1];
+    const TensorView* bias = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
     const TensorView& y = ctx.outputs[0];
     if (a.rank() < 1 || b.rank() < 1) badData("MatMul: inputs must have rank >= 1");
     const bool vA = vecA_ || a.rank() == 1, vB = vecB_ || b.rank() == 1;
@@ -51,6 +62,7 @@ class MatMulKernel : public Kernel {
     int64_t nb = 1;
     for (int64_t d : batch) nb *= d;
     if (nb * M * N != y.numel) badData("MatMul: output shape mismatch");
+    if (bias && (bias->rank() != 1 || bias->dim(0) != N)) badData("MatMul: bias must have shape [N]");
     // batch strides in units of matrices
     std::vector<int64_t> sa = ir::broadcastStrides(aB, batch), sb = ir::broadcastStrides(bB, batch);
     std::vector<int64_t> idx(batch.size(), 0);
@@ -58,6 +70,7 @@ class MatMulKernel : public Kernel {
       using T = decltype(tag);
       const T* A = a.as<T>();
       const T* B = b.as<T>();
+      const T* Bias = bias ? bias->as<T>() : nullptr;
       T* Y = y.as<T>();
       int64_t offA = 0, offB = 0;
       for (int64_t bi = 0; bi < nb; ++bi) {
@@ -69,7 +82,8 @@ class MatMulKernel : public Kernel {
             if constexpr (kIsFloat<T>) {
               double acc = 0;
               for (int64_t k = 0; k < K; ++k) acc += toD(ap[m * sAm + k * sAk]) * toD(bp[k * sBk + n * sBn]);
-              yp[m * N + n] = fromD<T>(acc);
+              if (Bias) acc += toD(Bias[n]);
+              yp[m * N + n] = fromD<T>(act_.apply(acc));
             } else {
               uint64_t acc = 0;  // wraps around like the integer type
               for (int64_t k = 0; k < K; ++k)
@@ -93,6 +107,7 @@ class MatMulKernel : public Kernel {
 
  private:
   bool transA_{false}, transB_{false}, vecA_{false}, vecB_{false};
+  ir::FusedActivation act_;
 };
 
 class GemmKernel : public Kernel {
@@ -106,6 +121,11 @@ class GemmKernel : public Kernel {
     beta_ = node.attrs.getFloat("beta", 1.0);
     transA_ = node.attrs.getInt("transA", 0) != 0;
     transB_ = node.attrs.getInt("transB", 0) != 0;
+    try {
+      act_ = ir::fusedActivationOf(node.attrs);
+    } catch (const Error& e) {
+      unsupported(node, e.message());
+    }
   }
 
   void run(const KernelContext& ctx) const override {
@@ -139,7 +159,7 @@ class GemmKernel : public Kernel {
           for (int64_t k = 0; k < K; ++k) acc += toD(A[m * sAm + k * sAk]) * toD(B[k * sBk + n * sBn]);
           acc *= alpha_;
           if (C) acc += beta_ * toD(C[m * sc[0] + n * sc[1]]);
-          Y[m * N + n] = fromD<T>(acc);
+          Y[m * N + n] = fromD<T>(act_.apply(acc));
         }
     });
   }
@@ -147,6 +167,7 @@ class GemmKernel : public Kernel {
  private:
   double alpha_{1}, beta_{1};
   bool transA_{false}, transB_{false};
+  ir::FusedActivation act_;
 };
 
 }  // namespace

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Packs what bench/gpu_device.sh needs into build-gpu/ (git-ignored; carried to the GPU machine):
+# the binaries of a CUDA-enabled build dir (bins.tar.xz) and the ONNX test data (Debian's libonnx-testdata and the node
+# cases generated from the PyPI onnx package by the conformance test).
+#   bench/gpu_pack.sh BUILD_DIR [PYPI_NODE_DATA_DIR]
+set -euo pipefail
+build=$1
+pypi=${2:-$build/tests/conformance/onnx-pypi-data}
+here=$(cd "$(dirname "$0")/.." && pwd)
+dst=$here/build-gpu
+mkdir -p "$dst"
+# the binaries carry ~40 MB of GPU code each: ship them stripped and compressed (bins.tar.xz)
+tmp=$(mktemp -d)
+cp "$build/kiln" "$build/tests/kiln_cuda_tests" "$build/tests/kiln_conformance" "$tmp/"
+strip "$tmp/kiln" "$tmp/kiln_cuda_tests" "$tmp/kiln_conformance"
+tar -C "$tmp" -cf - kiln kiln_cuda_tests kiln_conformance | xz -T2 -6 > "$dst/bins.tar.xz"
+rm -rf "$tmp"
+data=/usr/include/onnx/backend/test/data
+[ -f "$dst/onnx-data.tar.xz" ] || tar -C "$data" -cJf "$dst/onnx-data.tar.xz" node simple pytorch-converted pytorch-operator
+[ -f "$dst/onnx-pypi-node.tar.xz" ] || tar -C "$pypi" -cJf "$dst/onnx-pypi-node.tar.xz" node
+du -sh "$dst"/*

@@ -1,0 +1,417 @@
+// Conv and ConvTranspose on cuDNN (1-D, 2-D and 3-D; groups; dilations; bias).
+//
+// cuDNN pads symmetrically: asymmetric padding (SAME_* with an odd total, explicit pads, kiln ceil_mode)
+// pads the input explicitly into the workspace first (Conv) or computes the unpadded result into the
+// workspace and crops it (ConvTranspose). The algorithm is cuDNN's heuristic choice for each shape, kept
+// per kernel. float32 runs without TF32 unless the node has kiln_tf32=1; float16 and bfloat16 use tensor
+// cores and accumulate in float32.
+#include <cudnn.h>
+
+#include <map>
+#include <mutex>
+
+#include "backends/cuda/blas_helpers.h"
+#include "backends/gpu.h"
+#include "ir/ops/nn_common.h"
+
+namespace kiln::gpu {
+
+namespace {
+
+void checkDnn(cudnnStatus_t st, const char* what) {
+  if (st != CUDNN_STATUS_SUCCESS)
+    throw Error(ErrorCode::kFAILED_EXECUTION, std::string("cuDNN ") + what + ": " + cudnnGetErrorString(st));
+}
+
+constexpr std::size_t kMaxConvWorkspace = 256u << 20;
+
+cudnnDataType_t dnnType(DataType t) {
+  switch (t) {
+    case DataType::kFLOAT: return CUDNN_DATA_FLOAT;
+    case DataType::kHALF: return CUDNN_DATA_HALF;
+    case DataType::kBF16: return CUDNN_DATA_BFLOAT16;
+    case DataType::kDOUBLE: return CUDNN_DATA_DOUBLE;
+    default: throw Error(ErrorCode::kUNSUPPORTED_NODE, std::string("cuDNN convolutions take float types, not ") + dataTypeName(t));
+  }
+}
+
+bool supportsConv(const ir::Node& n, std::string* why) {
+  DataType t = n.outputs[0]->dtype;
+  if (t != DataType::kFLOAT && t != DataType::kHALF && t != DataType::kBF16 && t != DataType::kDOUBLE) {
+    if (why) *why = std::string("cuDNN convolutions take float types, not ") + dataTypeName(t);
+    return false;
+  }
+  size_t rank = n.inputs[0]->shape.size();
+  if (rank < 3 || rank > 5) {
+    if (why) *why = "cuDNN convolutions have 1 to 3 spatial dims";
+    return false;
+  }
+  return true;
+}
+
+//! Descriptors of one call, destroyed with it.
+struct Descs {
+  cudnnTensorDescriptor_t x{nullptr}, y{nullptr}, bias{nullptr};
+  cudnnFilterDescriptor_t w{nullptr};
+  cudnnConvolutionDescriptor_t conv{nullptr};
+  Descs() {
+    checkDnn(cudnnCreateTensorDescriptor(&x), "create tensor desc");
+    checkDnn(cudnnCreateTensorDescriptor(&y), "create tensor desc");
+    checkDnn(cudnnCreateTensorDescriptor(&bias), "create tensor desc");
+    checkDnn(cudnnCreateFilterDescriptor(&w), "create filter desc");
+    checkDnn(cudnnCreateConvolutionDescriptor(&conv), "create conv desc");
+  }
+  ~Descs() {
+    cudnnDestroyTensorDescriptor(x);
+    cudnnDestroyTensorDescriptor(y);
+    cudnnDestroyTensorDescriptor(bias);
+    cudnnDestroyFilterDescriptor(w);
+    cudnnDestroyConvolutionDescriptor(conv);
+  }
+  Descs(const Descs&) = delete;
+  Descs& operator=(const Descs&) = delete;
+};
+
+std::vector<int> packedStrides(const std::vector<int>& dims) {
+  std::vector<int> s(dims.size());
+  int acc = 1;
+  for (size_t i = dims.size(); i-- > 0;) {
+    s[i] = acc;
+    acc *= dims[i];
+  }
+  return s;
+}
+
+void setTensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, const std::vector<int>& dims) {
+  std::vector<int> st = packedStrides(dims);
+  checkDnn(cudnnSetTensorNdDescriptor(d, t, static_cast<int>(dims.size()), dims.data(), st.data()), "set tensor desc");
+}
+
+int toInt(int64_t v) {
+  if (v > INT32_MAX || v < 0) throw Error(ErrorCode::kUNSUPPORTED_NODE, "a convolution extent exceeds cuDNN's 32-bit range");
+  return static_cast<int>(v);
+}
+
+//! Geometry of one call after resolving auto_pad against the actual input extents. Spatial vectors have
+//! at least 2 entries (1-D convolutions get a leading extent-1 dim).
+struct Geometry {
+  int n{0}, c{0}, m{0};                 // batch, input channels, output channels
+  std::vector<int> in, out, k;          // spatial extents (X, Y, kernel)
+  std::vector<int> stride, dil;
+  std::vector<int> padBegin, padEnd;
+  bool symmetric{true};
+  std::vector<int> padded;              // Conv: X extents after explicit padding (if !symmetric)
+  std::vector<int> full;                // ConvTranspose: unpadded output extents (if !symmetric)
+  bool operator<(const Geometry& o) const {
+    return std::tie(n, c, m, in, out, k, stride, dil, padBegin, padEnd) <
+           std::tie(o.n, o.c, o.m, o.in, o.out, o.k, o.stride, o.dil, o.padBegin, o.padEnd);
+  }
+};
+
+struct AlgoChoice {
+  int algo{0};
+  std::size_t workspace{0};  //!< cuDNN's own scratch
+};
+
+class ConvBase : public Kernel {
+ public:
+  ConvBase(const ir::Node& n, bool transpose, int forcedAlgo = -1)
+      : transpose_(transpose),
+        forcedAlgo_(forcedAlgo), dtype_(n.outputs[0]->dtype), group_(static_cast<int>(n.attrs.getInt("group", 1))) {
+    size_t spatial = n.inputs[0]->shape.size() - 2;
+    window_ = ir::nn::parseWindow(n.attrs, std::vector<int64_t>(spatial, 1));
+    if (transpose) {
+      outputPadding_ = n.attrs.getInts("output_padding", std::vector<int64_t>(spatial, 0));
+      outputShape_ = n.attrs.getInts("output_shape");
+    }
+    tf32_ = n.attrs.getInt("kiln_tf32", 0) != 0;
+    act_ = parseAct(n.attrs);
+    if (group_ < 1) throw Error(ErrorCode::kUNSUPPORTED_NODE, "group must be positive");
+  }
+
+  std::size_t workspaceSize(std::span<const TensorView> in, std::span<const TensorView> out) const override {
+    Geometry g = geometry(in[0], in[1], out[0]);
+    AlgoChoice a = choose(g);
+    return align(a.workspace) + align(extraBytes(g));
+  }
+
+  void run(const KernelContext& ctx) const override {
+    const TensorView& X = ctx.inputs[0];
+    const TensorView& W = ctx.inputs[1];
+    const TensorView& Y = ctx.outputs[0];
+    if (Y.numel == 0) return;
+    cudaStream_t s = streamOf(ctx);
+    if (X.numel == 0 || W.numel == 0) {  // empty input or kernel: the result is the bias (or zeros)
+      KILN_CUDA_CHECK(cudaMemsetAsync(Y.data, 0, Y.bytes(), s));
+      epilogue(ctx, s);
+      return;
+    }
+    Geometry g = geometry(X, W, Y);
+    AlgoChoice a = choose(g);
+    std::size_t need = align(a.workspace) + align(extraBytes(g));
+    if (ctx.workspaceBytes < need) throw Error(ErrorCode::kFAILED_EXECUTION, "convolution workspace too small");
+    void* dnnWs = ctx.workspace;
+    void* extra = static_cast<uint8_t*>(ctx.workspace) + align(a.workspace);
+    cudnnHandle_t h = cudnnHandle();
+    checkDnn(cudnnSetStream(h, s), "set stream");
+    Descs d;
+    describe(d, g);
+    float onef = 1.f, zerof = 0.f;
+    double oned = 1.0, zerod = 0.0;
+    const void* one = dtype_ == DataType::kDOUBLE ? static_cast<const void*>(&oned) : &onef;
+    const void* zero = dtype_ == DataType::kDOUBLE ? static_cast<const void*>(&zerod) : &zerof;
+    std::size_t esz = dataTypeSize(dtype_);
+    if (!transpose_) {
+      const void* xin = X.data;
+      if (!g.symmetric) {
+        std::vector<int64_t> src{g.n, g.c}, dst{g.n, g.c}, begin{0, 0};
+        for (size_t i = 0; i < g.in.size(); ++i) {
+          src.push_back(g.in[i]);
+          dst.push_back(g.padded[i]);
+          begin.push_back(g.padBegin[i]);
+        }
+        copyWindow(extra, dst, X.data, src, begin, esz, s);
+        xin = extra;
+      }
+      checkDnn(cudnnConvolutionForward(h, one, d.x, xin, d.w, W.data, d.conv,
+                                       static_cast<cudnnConvolutionFwdAlgo_t>(a.algo), dnnWs, a.workspace, zero, d.y,
+                                       Y.data),
+               "convolution forward");
+      epilogue(ctx, s);
+    } else {
+      void* yout = g.symmetric ? Y.data : extra;
+      checkDnn(cudnnConvolutionBackwardData(h, one, d.w, W.data, d.x, X.data, d.conv,
+                                            static_cast<cudnnConvolutionBwdDataAlgo_t>(a.algo), dnnWs, a.workspace,
+                                            zero, d.y, yout),
+               "transposed convolution");
+      if (!g.symmetric) {
+        std::vector<int64_t> src{g.n, g.m}, dst{g.n, g.m}, begin{0, 0};
+        for (size_t i = 0; i < g.out.size(); ++i) {
+          src.push_back(g.full[i]);
+          dst.push_back(g.out[i]);
+          begin.push_back(-g.padBegin[i]);
+        }
+        copyWindow(Y.data, dst, extra, src, begin, esz, s);
+      }
+      epilogue(ctx, s);
+    }
+  }
+
+ private:
+  static std::size_t align(std::size_t b) { return (b + 255) / 256 * 256; }
+
+  std::size_t extraBytes(const Geometry& g) const {
+    if (g.symmetric) return 0;
+    std::size_t e = static_cast<std::size_t>(g.n) * static_cast<std::size_t>(transpose_ ? g.m : g.c);
+    for (int v : transpose_ ? g.full : g.padded) e *= static_cast<std::size_t>(v);
+    return e * dataTypeSize(dtype_);
+  }
+
+  Geometry geometry(const TensorView& X, const TensorView& W, const TensorView& Y) const {
+    Geometry g;
+    size_t sp = X.shape.size() - 2;
+    g.n = toInt(X.dim(0));
+    g.c = toInt(X.dim(1));
+    g.m = toInt(Y.dim(1));
+    if (W.shape.size() != X.shape.size()) throw Error(ErrorCode::kFAILED_EXECUTION, "weights rank differs from the input's");
+    for (size_t i = 0; i < sp; ++i) {
+      int64_t in = X.dim(static_cast<int64_t>(2 + i)), k = W.dim(static_cast<int64_t>(2 + i));
+      int64_t st = window_.strides[i], dl = window_.dilations[i];
+      ir::nn::WindowDim wd;
+      if (!transpose_) {
+        wd = ir::nn::windowDim(in, k, st, dl, window_.pads[i], window_.pads[i + sp], window_.autoPad, window_.ceilMode);
+      } else {
+        int64_t os = outputShape_.empty() ? -1 : outputShape_[outputShape_.size() == sp ? i : i + 2];
+        wd = ir::nn::convTransposeDim(in, k, st, dl, outputPadding_[i], window_.pads[i], window_.pads[i + sp],
+                                      window_.autoPad, os);
+      }
+      if (wd.out != Y.dim(static_cast<int64_t>(2 + i)))
+        throw Error(ErrorCode::kFAILED_EXECUTION, "convolution output extent differs from the inferred one");
+      if (wd.padBegin < 0 || wd.padEnd < 0) throw Error(ErrorCode::kUNSUPPORTED_NODE, "negative padding on the GPU");
+      g.in.push_back(toInt(in));
+      g.out.push_back(toInt(wd.out));
+      g.k.push_back(toInt(k));
+      g.stride.push_back(toInt(st));
+      g.dil.push_back(toInt(dl));
+      g.padBegin.push_back(toInt(wd.padBegin));
+      g.padEnd.push_back(toInt(wd.padEnd));
+      int64_t eff = dl * (k - 1) + 1;
+      if (!transpose_) {
+        // explicit padding: enough for every window of the (possibly ceil-mode) output
+        int64_t padded = in + wd.padBegin + wd.padEnd;
+        int64_t needed = (wd.out - 1) * st + eff;
+        g.padded.push_back(toInt(std::max(padded, needed)));
+        bool cudnnSame = wd.padBegin == wd.padEnd && (in + 2 * wd.padBegin - eff) / st + 1 == wd.out;
+        if (!cudnnSame || window_.ceilMode) g.symmetric = false;
+      } else {
+        int64_t full = st * (in - 1) + eff + outputPadding_[i];
+        g.full.push_back(toInt(full));
+        if (wd.padBegin != wd.padEnd || full - 2 * wd.padBegin != wd.out) g.symmetric = false;
+        if (wd.padBegin + wd.out > full) throw Error(ErrorCode::kUNSUPPORTED_NODE, "transposed convolution crop out of range");
+      }
+    }
+    if (sp == 1) {  // cuDNN wants at least 2 spatial dims: a leading extent-1 dim
+      for (auto* v : {&g.in, &g.out, &g.k, &g.stride, &g.dil}) v->insert(v->begin(), 1);
+      g.padBegin.insert(g.padBegin.begin(), 0);
+      g.padEnd.insert(g.padEnd.begin(), 0);
+      if (!g.padded.empty()) g.padded.insert(g.padded.begin(), 1);
+      if (!g.full.empty()) g.full.insert(g.full.begin(), 1);
+    }
+    return g;
+  }
+
+  void describe(Descs& d, const Geometry& g) const {
+    cudnnDataType_t t = dnnType(dtype_);
+    size_t sp = g.in.size();
+    std::vector<int> xd{g.n, g.c}, yd{g.n, g.m}, wd;
+    std::vector<int> pads(sp), st = g.stride, dl = g.dil;
+    for (size_t i = 0; i < sp; ++i) {
+      if (!transpose_) {
+        xd.push_back(g.symmetric ? g.in[i] : g.padded[i]);
+        yd.push_back(g.out[i]);
+      } else {
+        xd.push_back(g.in[i]);
+        yd.push_back(g.symmetric ? g.out[i] : g.full[i]);
+      }
+      pads[i] = g.symmetric ? g.padBegin[i] : 0;
+    }
+    if (!transpose_) {
+      wd = {g.m, g.c / group_};
+    } else {
+      wd = {g.c, g.m / group_};  // the forward filter of the adjoint convolution
+    }
+    for (int k : g.k) wd.push_back(k);
+    setTensor(d.x, t, xd);
+    setTensor(d.y, t, yd);
+    checkDnn(cudnnSetFilterNdDescriptor(d.w, t, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()), "set filter");
+    cudnnDataType_t acc = dtype_ == DataType::kDOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
+    checkDnn(cudnnSetConvolutionNdDescriptor(d.conv, static_cast<int>(sp), pads.data(), st.data(), dl.data(),
+                                             CUDNN_CROSS_CORRELATION, acc),
+             "set convolution");
+    checkDnn(cudnnSetConvolutionGroupCount(d.conv, group_), "set group count");
+    cudnnMathType_t math = CUDNN_DEFAULT_MATH;
+    if (dtype_ == DataType::kFLOAT) math = tf32_ ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    if (dtype_ == DataType::kHALF || dtype_ == DataType::kBF16) math = CUDNN_TENSOR_OP_MATH;
+    checkDnn(cudnnSetConvolutionMathType(d.conv, math), "set math type");
+  }
+
+  AlgoChoice choose(const Geometry& g) const {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = cache_.find(g);
+      if (it != cache_.end()) return it->second;
+    }
+    cudnnHandle_t h = cudnnHandle();
+    Descs d;
+    describe(d, g);
+    AlgoChoice best;
+    bool found = false;
+    if (!transpose_ && forcedAlgo_ >= 0) {
+      std::size_t ws = 0;
+      if (cudnnGetConvolutionForwardWorkspaceSize(h, d.x, d.w, d.conv, d.y, static_cast<cudnnConvolutionFwdAlgo_t>(forcedAlgo_),
+                                                  &ws) == CUDNN_STATUS_SUCCESS &&
+          ws <= kMaxConvWorkspace) {
+        best = {forcedAlgo_, ws};
+        found = true;
+      }
+      // else: this algorithm cannot do this shape; the heuristics below choose
+    }
+    if (found) {
+    } else if (!transpose_) {
+      cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+      int n = 0;
+      checkDnn(cudnnGetConvolutionForwardAlgorithm_v7(h, d.x, d.w, d.conv, d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf),
+               "forward algorithm heuristics");
+      for (int i = 0; i < n && !found; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxConvWorkspace) {
+          best = {static_cast<int>(perf[i].algo), perf[i].memory};
+          found = true;
+        }
+    } else {
+      cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+      int n = 0;
+      checkDnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(h, d.w, d.x, d.conv, d.y, CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
+                                                           &n, perf),
+               "backward-data algorithm heuristics");
+      for (int i = 0; i < n && !found; ++i)
+        if (perf[i].status == CUDNN_STATUS_SUCCESS && perf[i].memory <= kMaxConvWorkspace) {
+          best = {static_cast<int>(perf[i].algo), perf[i].memory};
+          found = true;
+        }
+    }
+    if (!found) throw Error(ErrorCode::kFAILED_EXECUTION, "cuDNN offers no algorithm for this convolution");
+    std::lock_guard<std::mutex> lock(mu_);
+    cache_[g] = best;
+    return best;
+  }
+
+  //! Bias, residual (Conv's input 3) and fused activation in one pass over Y.
+  void epilogue(const KernelContext& ctx, cudaStream_t s) const {
+    const TensorView& Y = ctx.outputs[0];
+    const void* bias = ctx.inputs.size() > 2 && ctx.inputs[2].present && ctx.inputs[2].numel ? ctx.inputs[2].data : nullptr;
+    const void* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? ctx.inputs[3].data : nullptr;
+    int64_t inner = 1;
+    for (size_t i = 2; i < Y.shape.size(); ++i) inner *= Y.shape[i];
+    applyEpilogue(Y.data, dtype_, Y.numel, bias, Y.dim(1), inner, z, act_, s);
+  }
+
+  bool transpose_;
+  int forcedAlgo_;  //!< a cuDNN forward algorithm chosen by tactic timing, -1: cuDNN's heuristics
+  DataType dtype_;
+  int group_;
+  bool tf32_{false};
+  ActParams act_;
+  ir::nn::Window window_;
+  std::vector<int64_t> outputPadding_, outputShape_;
+  mutable std::mutex mu_;
+  mutable std::map<Geometry, AlgoChoice> cache_;
+};
+
+}  // namespace
+
+void registerConvKernels(KernelRegistry& reg) {
+  // One tactic per cuDNN forward algorithm: the builder times them against cuDNN's heuristic choice
+  // ("cudnn", registered last).
+  static const std::pair<const char*, int> algos[] = {
+      {"cudnn_implicit_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM},
+      {"cudnn_implicit_precomp_gemm", CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM},
+      {"cudnn_gemm", CUDNN_CONVOLUTION_FWD_ALGO_GEMM},
+      {"cudnn_fft_tiling", CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING},
+      {"cudnn_winograd_nonfused", CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED},
+  };
+  for (const auto& [name, algo] : algos) {
+    Tactic f;
+    f.name = name;
+    f.supports = supportsConv;
+    switch (algo) {  // a capture-less lambda per algorithm
+      case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM:
+        f.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM); };
+        break;
+      case CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM:
+        f.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false, CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM); };
+        break;
+      case CUDNN_CONVOLUTION_FWD_ALGO_GEMM:
+        f.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false, CUDNN_CONVOLUTION_FWD_ALGO_GEMM); };
+        break;
+      case CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING:
+        f.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false, CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING); };
+        break;
+      default:
+        f.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false, CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED); };
+        break;
+    }
+    reg.add("Conv", f);
+  }
+  Tactic c;
+  c.name = "cudnn";
+  c.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false); };
+  c.supports = supportsConv;
+  reg.add("Conv", c);  // last: the default when tactics are not timed
+  Tactic t;
+  t.name = "cudnn";
+  t.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, true); };
+  t.supports = supportsConv;
+  reg.add("ConvTranspose", t);
+}
+
+}  // namespace kiln::gpu

@@ -1,0 +1,240 @@
+#include "builder/tactic_timing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "backends/gpu.h"
+#include "core/cpu_features.h"
+#include "core/dtype.h"
+#include "core/hash.h"
+
+namespace kiln::builder {
+
+void TimingCache::load(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  while (std::getline(f, line)) {
+    auto tab = line.rfind('\t');
+    if (tab == std::string::npos || tab == 0 || tab + 1 >= line.size()) continue;
+    entries_[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+}
+
+void TimingCache::save(const std::string& path) const {
+  std::ofstream f(path, std::ios::trunc);
+  if (!f) throw Error(ErrorCode::kINVALID_ARGUMENT, "cannot write the timing cache '" + path + "'");
+  for (const auto& [k, v] : entries_) f << k << '\t' << v << '\n';
+  if (!f) throw Error(ErrorCode::kINVALID_ARGUMENT, "cannot write the timing cache '" + path + "'");
+}
+
+const std::string* TimingCache::find(const std::string& key) const {
+  auto it = entries_.find(key);
+  return it == entries_.end() ? nullptr : &it->second;
+}
+
+namespace {
+
+std::string shapeText(const ir::Shape& s) {
+  std::string r;
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "x" : "") + std::to_string(s[i]);
+  return r.empty() ? "scalar" : r;
+}
+
+void attrText(std::ostringstream& o, const ir::Attr& a) {
+  switch (a.kind) {
+    case ir::Attr::Kind::kINT: o << a.i; break;
+    case ir::Attr::Kind::kFLOAT: o << a.f; break;
+    case ir::Attr::Kind::kSTRING: o << '"' << a.s << '"'; break;
+    case ir::Attr::Kind::kINTS:
+      for (int64_t v : a.ints) o << v << ',';
+      break;
+    case ir::Attr::Kind::kFLOATS:
+      for (double v : a.floats) o << v << ',';
+      break;
+    case ir::Attr::Kind::kSTRINGS:
+      for (const auto& v : a.strings) o << v << ',';
+      break;
+    case ir::Attr::Kind::kTENSOR:
+      if (a.tensor) o << "t" << hash64(a.tensor->raw(), a.tensor->byteSize());
+      break;
+    case ir::Attr::Kind::kGRAPH: o << "graph"; break;
+  }
+}
+
+}  // namespace
+
+std::string layerSignature(const ir::Node& n, const std::vector<ir::ValueInfo>& infos, DeviceType device,
+                           const std::vector<const backend::Tactic*>& candidates) {
+  std::ostringstream o;
+  if (device == DeviceType::kGPU) {
+    const gpu::DeviceInfo& d = gpu::deviceInfo();
+    o << "gpu:" << d.name << ":sm" << d.arch << ":cudnn" << d.cudnn << ":lt" << d.cublasLt;
+  } else {
+    o << "cpu:" << cpuName() << ":" << cpuFeatures();
+  }
+  o << "|kiln" << versionString() << "|" << n.op << "|";
+  for (const auto& [k, a] : n.attrs.all()) {
+    o << k << "=";
+    attrText(o, a);
+    o << ";";
+  }
+  o << "|";
+  for (const ir::Value* v : n.inputs) {
+    if (!v) {
+      o << "-;";
+      continue;
+    }
+    const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
+    o << dataTypeName(info.dtype) << ":" << shapeText(info.shape);
+    if (v->isConstant()) o << ":c" << hash64(v->constant->raw(), v->constant->byteSize());
+    o << ";";
+  }
+  o << "|";
+  for (const auto* t : candidates) o << t->name << ",";
+  std::string s = o.str();
+  for (char& c : s)
+    if (c == '\t' || c == '\n') c = ' ';
+  return s;
+}
+
+namespace {
+
+//! Memory for one tensor on the host or the device.
+struct Mem {
+  std::shared_ptr<void> p;
+  std::size_t bytes{0};
+};
+
+Mem allocate(DeviceType device, std::size_t bytes) {
+  Mem m;
+  m.bytes = bytes;
+  std::size_t b = std::max<std::size_t>(bytes, 64);
+  if (device == DeviceType::kGPU) {
+    m.p = gpu::deviceBlock(b);
+  } else {
+    void* p = std::aligned_alloc(64, (b + 63) / 64 * 64);
+    if (!p) throw std::bad_alloc();
+    m.p = std::shared_ptr<void>(p, std::free);
+  }
+  return m;
+}
+
+void fill(DeviceType device, Mem& m, DataType dt, int64_t n, const void* constant, uint32_t seed) {
+  std::vector<uint8_t> host(m.bytes, 0);
+  if (constant) {
+    std::memcpy(host.data(), constant, m.bytes);
+  } else if (isFloatingType(dt)) {
+    std::mt19937 rng(seed);
+    std::uniform_real_distribution<float> dist(-1.f, 1.f);
+    dispatchType(dt, [&](auto tag) {
+      using T = decltype(tag);
+      if constexpr (std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, Half> ||
+                    std::is_same_v<T, BFloat16>)
+        for (int64_t i = 0; i < n; ++i) reinterpret_cast<T*>(host.data())[i] = T(dist(rng));
+    });
+  }  // integers and bools stay 0 (valid indices, axes, masks)
+  if (device == DeviceType::kGPU)
+    gpu::copy(m.p.get(), host.data(), m.bytes);
+  else if (m.bytes)
+    std::memcpy(m.p.get(), host.data(), m.bytes);
+}
+
+}  // namespace
+
+std::vector<TimedTactic> timeTactics(const ir::Node& n, const std::vector<ir::ValueInfo>& infos, DeviceType device,
+                                     const std::vector<const backend::Tactic*>& candidates) {
+  std::vector<TimedTactic> out;
+  for (const auto* t : candidates) out.push_back({t, -1.0, ""});
+  // tensors at the timing shapes
+  std::vector<Mem> mems;
+  std::vector<backend::TensorView> ins, outs;
+  uint32_t seed = 1;
+  auto view = [&](const ir::Value* v, bool input) {
+    backend::TensorView t;
+    if (!v) return t;
+    const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
+    t.dtype = info.dtype;
+    t.shape = info.shape;
+    t.numel = ir::numElements(info.shape);
+    t.present = true;
+    if (t.numel < 0) throw Error(ErrorCode::kINVALID_STATE, "unknown shape");
+    mems.push_back(allocate(device, t.bytes()));
+    if (input) fill(device, mems.back(), t.dtype, t.numel, v->isConstant() ? v->constant->raw() : nullptr, seed++);
+    t.data = mems.back().p.get();
+    return t;
+  };
+  std::size_t total = 0;
+  for (const ir::Value* v : n.inputs)
+    if (v) total += static_cast<std::size_t>(std::max<int64_t>(0, ir::numElements(infos[static_cast<size_t>(v->id)].shape))) *
+                    dataTypeSize(infos[static_cast<size_t>(v->id)].dtype);
+  if (total > (std::size_t{1} << 30)) {  // too large to time cheaply: keep the registration order
+    for (auto& r : out) r.error = "not timed (inputs over 1 GiB)";
+    return out;
+  }
+  for (const ir::Value* v : n.inputs) ins.push_back(view(v, true));
+  for (const ir::Value* v : n.outputs) outs.push_back(view(v, false));
+
+  void* stream = device == DeviceType::kGPU ? gpu::createStream() : nullptr;
+  std::shared_ptr<void> streamOwner(stream, [](void* s) { gpu::destroyStream(s); });
+  void* evA = device == DeviceType::kGPU ? gpu::createEvent() : nullptr;
+  void* evB = device == DeviceType::kGPU ? gpu::createEvent() : nullptr;
+  std::shared_ptr<void> evOwner(evA, [evB](void* a) {
+    gpu::destroyEvent(a);
+    gpu::destroyEvent(evB);
+  });
+  // The most specialized (last registered) first: it is usually the fastest, and a slower candidate
+  // whose first run already takes twice the best median is not timed further.
+  double best = -1;
+  for (auto it = out.rbegin(); it != out.rend(); ++it) {
+    TimedTactic& r = *it;
+    try {
+      std::unique_ptr<backend::Kernel> k = r.tactic->create(n);
+      std::size_t ws = k->workspaceSize(ins, outs);
+      Mem wsMem;
+      if (ws) wsMem = allocate(device, ws);
+      backend::KernelContext kc;
+      kc.inputs = ins;
+      kc.outputs = outs;
+      kc.workspace = wsMem.p.get();
+      kc.workspaceBytes = ws;
+      kc.stream = stream;
+      std::vector<double> times;
+      auto runOnce = [&] {
+        if (device == DeviceType::kGPU) {
+          gpu::recordEvent(evA, stream);
+          k->run(kc);
+          gpu::recordEvent(evB, stream);
+          gpu::synchronizeStream(stream);
+          return static_cast<double>(gpu::elapsedMs(evA, evB));
+        }
+        auto t0 = std::chrono::steady_clock::now();
+        k->run(kc);
+        return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+      };
+      double first = runOnce();  // warm-up (algorithm choice, caches)
+      if (best >= 0 && first > 2 * best) {
+        r.medianMs = first;
+        continue;
+      }
+      double spent = 0;
+      while (times.size() < 5 || (spent < 20.0 && times.size() < 50)) {
+        times.push_back(runOnce());
+        spent += times.back();
+        if (spent > 500.0) break;
+      }
+      std::sort(times.begin(), times.end());
+      r.medianMs = times[times.size() / 2];
+      if (best < 0 || r.medianMs < best) best = r.medianMs;
+    } catch (const std::exception& e) {
+      r.medianMs = -1;
+      r.error = e.what();
+    }
+  }
+  return out;
+}
+
+}  // namespace kiln::builder
