@@ -65,7 +65,10 @@ TEST(GemmTactic, MatMulBatchesTransposesVectors) {
   std::vector<Case> cases{{{3, 4}, {4, 5}, 0, 0, 0, 0},        {{2, 1, 7, 9}, {3, 9, 13}, 0, 0, 0, 0},
                           {{9, 7}, {4, 9}, 1, 1, 0, 0},        {{5}, {5, 17}, 0, 0, 0, 0},
                           {{2, 6, 5}, {5}, 0, 0, 0, 0},        {{2, 3, 8}, {8, 2}, 0, 0, 1, 0},
-                          {{130, 260}, {260, 33}, 0, 0, 0, 0}, {{0, 4}, {4, 3}, 0, 0, 0, 0}};
+                          {{130, 260}, {260, 33}, 0, 0, 0, 0}, {{0, 4}, {4, 3}, 0, 0, 0, 0},
+                          // a batched A with a 2-D B runs as one GEMM over all rows (attention projections)
+                          {{19, 1, 16}, {16, 24}, 0, 0, 0, 0}, {{2, 3, 7, 16}, {24, 16}, 0, 1, 0, 0},
+                          {{3, 9, 7}, {9, 5}, 1, 0, 0, 0}};
   for (const Case& c : cases) {
     ir::Attributes at;
     at.setInt("transA", c.tA);

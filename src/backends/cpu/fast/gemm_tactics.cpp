@@ -89,6 +89,14 @@ class MatMulGemm : public Kernel {
     if (bias && (bias->rank() != 1 || bias->dim(0) != N)) badData("MatMul: bias must have shape [N]");
     std::vector<int64_t> sa = ir::broadcastStrides(aB, batch), sb = ir::broadcastStrides(bB, batch);
     float* Y = y.as<float>();
+    int64_t prodA = 1, prodB = 1;
+    for (int64_t d : aB) prodA *= d;
+    for (int64_t d : bB) prodB *= d;
+    if (prodB == 1 && prodA == nb && !(transA_ && !vA)) {
+      // B has no batch and A's rows are contiguous: one GEMM over all of A's rows (B packed once)
+      MatrixView Af{A.p, K, 1};
+      sgemm(nb * M, N, K, Af, B, Y, N, false, ctx.workspace);
+    } else
     for (int64_t i = 0; i < nb; ++i) {
       int64_t offA = 0, offB = 0, rem = i;
       for (size_t d = batch.size(); d-- > 0;) {
