@@ -2,27 +2,15 @@
 // mapped copies (tensor_copy.cu): merged dims, tiled transposes, vectorized strided copies.
 #include <algorithm>
 
+#include "ir/ops/tensor_ops.h"
+
 #include "backends/cuda/tensor_impl.h"
 
 namespace kiln::gpu::tensor {
 namespace {
 
-bool isIdentity(const std::vector<int64_t>& p) {
-  for (size_t i = 0; i < p.size(); ++i)
-    if (p[i] != static_cast<int64_t>(i)) return false;
-  return true;
-}
-
-std::vector<int64_t> checkedPerm(std::vector<int64_t> perm, int64_t rank, const char* what) {
-  if (static_cast<int64_t>(perm.size()) > rank) perm.resize(static_cast<size_t>(rank));
-  if (static_cast<int64_t>(perm.size()) != rank) invalid(std::string(what) + " does not match the input rank");
-  std::vector<bool> seen(perm.size(), false);
-  for (int64_t p : perm) {
-    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) invalid(std::string(what) + " is not a permutation");
-    seen[static_cast<size_t>(p)] = true;
-  }
-  return perm;
-}
+using ir::tensor_ops::checkedPerm;
+bool isIdentity(const std::vector<int64_t>& p) { return ir::tensor_ops::isIdentityPerm(p); }
 
 void copyAll(const TensorView& x, const TensorView& y, cudaStream_t s) {
   if (x.bytes() != y.bytes()) invalid("element count mismatch");

@@ -1,5 +1,5 @@
-// Private helpers of the tensor op family, shared by the schemas (src/ir/ops/tensor_*.cpp) and the
-// reference kernels (src/backends/cpu/ref/tensor_*.cpp) so that inference and execution agree exactly.
+// Private helpers of the tensor op family, shared by the schemas (src/ir/ops/tensor_*.cpp), the reference
+// kernels (src/backends/cpu/ref/tensor_*.cpp) and the GPU kernels, so that inference and execution agree.
 #pragma once
 
 #include <algorithm>
@@ -22,6 +22,28 @@ void registerResizeOps(OpRegistry& reg);  // tensor_gather.cpp (end of file)
 //! Sets the outputs. (Contents of small outputs computed from known inputs, which fold
 //! Shape->Gather->Concat->Reshape chains, are filled by the inference driver's evaluator: see inferGraph.)
 void setOutputs(InferContext& c, const std::vector<std::pair<DataType, Shape>>& outs);
+
+//! Whether p is the identity permutation.
+inline bool isIdentityPerm(const std::vector<int64_t>& p) {
+  for (size_t i = 0; i < p.size(); ++i)
+    if (p[i] != static_cast<int64_t>(i)) return false;
+  return true;
+}
+
+//! `perm` as a permutation of [0, rank): a longer one is truncated to its first rank entries (TensorRT's
+//! 8-entry Permutation). Throws kiln::Error(kINVALID_ARGUMENT) naming `what` if it is not one.
+inline std::vector<int64_t> checkedPerm(std::vector<int64_t> perm, int64_t rank, const char* what) {
+  if (static_cast<int64_t>(perm.size()) > rank) perm.resize(static_cast<size_t>(rank));
+  if (static_cast<int64_t>(perm.size()) != rank)
+    throw Error(ErrorCode::kINVALID_ARGUMENT, std::string(what) + " does not match the input rank");
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)])
+      throw Error(ErrorCode::kINVALID_ARGUMENT, std::string(what) + " is not a permutation");
+    seen[static_cast<size_t>(p)] = true;
+  }
+  return perm;
+}
 
 inline bool allKnown(const Shape& s) {
   for (int64_t d : s)

@@ -1,6 +1,8 @@
 // Reference kernels: Constant, Shape, Size, reshaping copies, Transpose, Expand, Tile, Shuffle,
 // ConstantOfShape, Range, EyeLike, DepthToSpace, SpaceToDepth, Trilu, CumSum, OneHot, ReverseSequence.
 #include <algorithm>
+
+#include "ir/ops/tensor_ops.h"
 #include <cmath>
 
 #include "backends/cpu/ref/tensor_impl.h"
@@ -61,22 +63,8 @@ class CopyKernel : public Kernel {
   void run(const KernelContext& ctx) const override { copyBytes(ctx.inputs[0], ctx.outputs[0]); }
 };
 
-bool isIdentity(const std::vector<int64_t>& p) {
-  for (size_t i = 0; i < p.size(); ++i)
-    if (p[i] != static_cast<int64_t>(i)) return false;
-  return true;
-}
-
-std::vector<int64_t> checkedPerm(std::vector<int64_t> perm, int64_t rank, const char* what) {
-  if (static_cast<int64_t>(perm.size()) > rank) perm.resize(static_cast<size_t>(rank));
-  if (static_cast<int64_t>(perm.size()) != rank) invalid(std::string(what) + " does not match the input rank");
-  std::vector<bool> seen(perm.size(), false);
-  for (int64_t p : perm) {
-    if (p < 0 || p >= rank || seen[static_cast<size_t>(p)]) invalid(std::string(what) + " is not a permutation");
-    seen[static_cast<size_t>(p)] = true;
-  }
-  return perm;
-}
+using ir::tensor_ops::checkedPerm;
+bool isIdentity(const std::vector<int64_t>& p) { return ir::tensor_ops::isIdentityPerm(p); }
 
 class TransposeKernel : public Kernel {
  public:
