@@ -64,14 +64,18 @@ int64_t convOutputSize(int64_t in, int64_t kernel, int64_t stride, int64_t padBe
   if (in < 0) return -1;
   if (stride <= 0 || dilation <= 0 || kernel <= 0)
     throw Error(ErrorCode::kINVALID_ARGUMENT, "kernel, stride and dilation must be positive");
-  int64_t eff = dilation * (kernel - 1) + 1;
-  int64_t span = in + padBegin + padEnd - eff;
+  // attributes come from untrusted files: every step is overflow-checked
+  int64_t t = 0, eff = 0, inBegin = 0, padded = 0, span = 0;
+  if (__builtin_mul_overflow(dilation, kernel - 1, &t) || __builtin_add_overflow(t, int64_t{1}, &eff) ||
+      __builtin_add_overflow(in, padBegin, &inBegin) || __builtin_add_overflow(inBegin, padEnd, &padded))
+    throw Error(ErrorCode::kINVALID_ARGUMENT, "window extents, pads or dilations overflow 64-bit arithmetic");
+  span = padded - eff;
   if (span < 0)
     throw Error(ErrorCode::kINVALID_ARGUMENT, "window of " + std::to_string(eff) + " is larger than the padded input (" +
-                                                  std::to_string(in + padBegin + padEnd) + ")");
-  int64_t out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+                                                  std::to_string(padded) + ")");
+  int64_t out = (ceilMode ? span / stride + (span % stride != 0) : span / stride) + 1;
   // ceil mode: the last window must start inside the input or the left padding
-  if (ceilMode && (out - 1) * stride >= in + padBegin) --out;
+  if (ceilMode && (out - 1) >= inBegin / stride + (inBegin % stride != 0)) --out;  // (out-1)*stride >= inBegin
   return out;
 }
 

@@ -102,8 +102,9 @@ void inferConv(InferContext& c) {
   const Shape& w = c.inputShape(1);
   const size_t n = x.size() - 2;
   const int64_t C = x[1], cpg = w[1], M = w[0];
-  if (C >= 0 && cpg >= 0 && cpg * group != C)
-    c.fail("W " + str(w) + " expects " + std::to_string(cpg * group) + " input channels (" + std::to_string(cpg) +
+  int64_t expectC = 0;
+  if (C >= 0 && cpg >= 0 && (__builtin_mul_overflow(cpg, group, &expectC) || expectC != C))
+    c.fail("W " + str(w) + " expects " + std::to_string(cpg) + " x " + std::to_string(group) + " input channels (" + std::to_string(cpg) +
            " per group x " + std::to_string(group) + " groups), X " + str(x) + " has " + std::to_string(C));
   if (M >= 0 && M % group != 0)
     c.fail("the number of output channels " + std::to_string(M) + " is not divisible by group " + std::to_string(group));

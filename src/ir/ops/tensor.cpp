@@ -75,14 +75,14 @@ Shape reshapeShape(const Shape& in, const std::vector<int64_t>& spec, bool allow
   for (size_t i = 0; i < in.size(); ++i) {
     if (copied[i]) continue;
     if (in[i] < 0) inKnown = false;
-    else inRest *= in[i];
+    else if (__builtin_mul_overflow(inRest, in[i], &inRest)) throwInvalid("Reshape: the input extents overflow");
   }
   int64_t outRest = 1;
   bool outKnown = true;
   for (size_t i = 0; i < out.size(); ++i) {
     if (copied[i] || static_cast<int>(i) == inferAt) continue;
     if (out[i] < 0) outKnown = false;
-    else outRest *= out[i];
+    else if (__builtin_mul_overflow(outRest, out[i], &outRest)) throwInvalid("Reshape: the shape's extents overflow");
   }
   if (inferAt >= 0) {
     if (inKnown && outKnown) {
