@@ -45,6 +45,28 @@ inline std::vector<int64_t> checkedPerm(std::vector<int64_t> perm, int64_t rank,
   return perm;
 }
 
+//! DepthToSpace (toSpace; DCR or CRD) and SpaceToDepth as a transpose: the input [n, c, h, w] viewed as the
+//! 6-D `view`, permuted by `perm`. Throws kiln::Error(kINVALID_ARGUMENT) if the extents do not divide.
+inline void depthSpaceTranspose(int64_t n, int64_t c, int64_t h, int64_t w, int64_t b, bool toSpace, bool crd,
+                                std::vector<int64_t>& view, std::vector<int64_t>& perm) {
+  auto invalid = [](const char* m) { throw Error(ErrorCode::kINVALID_ARGUMENT, m); };
+  if (toSpace) {
+    if (c % (b * b)) invalid("DepthToSpace: channels not divisible by blocksize^2");
+    int64_t cc = c / (b * b);
+    if (crd) {
+      view = {n, cc, b, b, h, w};
+      perm = {0, 1, 4, 2, 5, 3};
+    } else {
+      view = {n, b, b, cc, h, w};
+      perm = {0, 3, 4, 1, 5, 2};
+    }
+  } else {
+    if (h % b || w % b) invalid("SpaceToDepth: spatial dims not divisible by blocksize");
+    view = {n, c, h / b, b, w / b, b};
+    perm = {0, 3, 5, 1, 2, 4};
+  }
+}
+
 inline bool allKnown(const Shape& s) {
   for (int64_t d : s)
     if (d < 0) return false;

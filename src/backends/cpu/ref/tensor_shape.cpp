@@ -248,21 +248,7 @@ class DepthToSpaceKernel : public Kernel {
     int64_t n = x.dim(0), c = x.dim(1), h = x.dim(2), w = x.dim(3), b = b_;
     ir::Shape view;
     std::vector<int64_t> perm;
-    if (toSpace_) {
-      if (c % (b * b)) invalid("DepthToSpace: channels not divisible by blocksize^2");
-      int64_t cc = c / (b * b);
-      if (crd_) {
-        view = {n, cc, b, b, h, w};
-        perm = {0, 1, 4, 2, 5, 3};
-      } else {
-        view = {n, b, b, cc, h, w};
-        perm = {0, 3, 4, 1, 5, 2};
-      }
-    } else {
-      if (h % b || w % b) invalid("SpaceToDepth: spatial dims not divisible by blocksize");
-      view = {n, c, h / b, b, w / b, b};
-      perm = {0, 3, 5, 1, 2, 4};
-    }
+    ir::tensor_ops::depthSpaceTranspose(n, c, h, w, b, toSpace_, crd_, view, perm);
     transposeCopy(view, perm, x.data, ctx.outputs[0].data, dataTypeSize(x.dtype));
   }
 
