@@ -18,6 +18,10 @@
 #include "core/dtype.h"
 #include "ir/graph.h"
 
+namespace kiln {
+class ThreadPool;  // core/thread_pool.h
+}  // namespace kiln
+
 namespace kiln::backend {
 
 //! A dense row-major tensor in memory. An omitted optional input has data == nullptr and present == false.
@@ -45,6 +49,8 @@ struct KernelContext {
   std::size_t workspaceBytes{0};
   //! GPU kernels: the cudaStream_t to launch on (never synchronized by a kernel). nullptr on the CPU.
   void* stream{nullptr};
+  //! CPU kernels: the execution context's worker threads (core/thread_pool.h); nullptr: run serially.
+  ThreadPool* pool{nullptr};
 };
 
 class Kernel {

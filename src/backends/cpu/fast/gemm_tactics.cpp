@@ -1,27 +1,23 @@
 // "gemm" tactics: MatMul, Gemm and Conv (as im2col + GEMM, 1x1 convolutions without im2col) on the packed
 // SGEMM. float32 only; the reference kernels stay the oracle (tests/ops/gemm_tactics_test.cpp). The kiln
-// epilogue (MatMul bias, Conv residual Z, kiln_act) runs on each output row after its GEMM, in double.
+// epilogue (MatMul bias, Conv bias + residual Z, kiln_act) runs inside sgemm on each finished block of C
+// (fast/activation.h). With a thread pool in the KernelContext, sgemm splits C over the threads; im2col
+// and batched products are split too.
 #include <algorithm>
 #include <cstring>
 
+#include "backends/cpu/fast/activation.h"
+#include "backends/cpu/fast/fast.h"
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
+#include "core/thread_pool.h"
 #include "ir/ops/fused_activation.h"
 
-namespace kiln::cpu {
+namespace kiln::cpu::fast {
 
 namespace {
 
 using nn::badData;
-
-bool allFloat32(const ir::Node& node, std::string* why) {
-  for (const ir::Value* v : node.inputs)
-    if (v && v->dtype != DataType::kFLOAT) {
-      if (why) *why = "float32 only";
-      return false;
-    }
-  return true;
-}
 
 std::size_t alignUp(std::size_t n) { return (n + 63) / 64 * 64; }
 
@@ -33,14 +29,30 @@ ir::FusedActivation activationOf(const ir::Node& node) {
   }
 }
 
-//! row[i] = act(row[i] + bias (+ z[i])) for i < n; `z` may be null.
-void epilogue(float* row, int64_t n, double bias, const float* z, const ir::FusedActivation& act) {
-  for (int64_t i = 0; i < n; ++i) {
-    double v = static_cast<double>(row[i]) + bias;
-    if (z) v += static_cast<double>(z[i]);
-    row[i] = static_cast<float>(act.apply(v));
+//! The sgemm epilogue of a product whose rows share `rowBias` (Conv: per output channel) or whose columns
+//! share `colBias` (MatMul), plus a residual z laid out like C and an activation.
+struct GemmEpi {
+  const float* rowBias{nullptr};
+  const float* colBias{nullptr};
+  const float* z{nullptr};
+  int64_t ldz{0};
+  ir::FusedActivation act;
+
+  bool needed() const { return rowBias || colBias || z || !act.none(); }
+  static void apply(const void* user, float* C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
+    const GemmEpi& e = *static_cast<const GemmEpi*>(user);
+    fast::RowEpilogue re;
+    re.act = e.act;
+    for (int64_t i = i0; i < i1; ++i) {
+      re.bias = e.rowBias ? e.rowBias[i] : 0.f;
+      re.biasVec = e.colBias ? e.colBias + j0 : nullptr;
+      re.z = e.z ? e.z + i * e.ldz + j0 : nullptr;
+      float* row = C + i * ldc + j0;
+      fast::epilogueRow(row, row, j1 - j0, re);
+    }
   }
-}
+  SgemmEpilogue forSgemm() const { return needed() ? SgemmEpilogue{&GemmEpi::apply, this} : SgemmEpilogue{}; }
+};
 
 class MatMulGemm : public Kernel {
  public:
@@ -92,12 +104,17 @@ class MatMulGemm : public Kernel {
     int64_t prodA = 1, prodB = 1;
     for (int64_t d : aB) prodA *= d;
     for (int64_t d : bB) prodB *= d;
+    GemmEpi epi;
+    epi.colBias = bias ? bias->as<float>() : nullptr;
+    epi.act = act_;
+    const SgemmEpilogue se = epi.forSgemm();
     if (prodB == 1 && prodA == nb && !(transA_ && !vA)) {
       // B has no batch and A's rows are contiguous: one GEMM over all of A's rows (B packed once)
       MatrixView Af{A.p, K, 1};
-      sgemm(nb * M, N, K, Af, B, Y, N, false, ctx.workspace);
-    } else
-    for (int64_t i = 0; i < nb; ++i) {
+      sgemm(nb * M, N, K, Af, B, Y, N, false, ctx.workspace, ctx.pool, &se);
+      return;
+    }
+    auto one = [&](int64_t i, void* ws, ThreadPool* pool) {
       int64_t offA = 0, offB = 0, rem = i;
       for (size_t d = batch.size(); d-- > 0;) {
         int64_t c = rem % batch[d];
@@ -106,19 +123,16 @@ class MatMulGemm : public Kernel {
         offB += c * sb[d];
       }
       MatrixView Ai{A.p + offA * aMat, A.rs, A.cs}, Bi{B.p + offB * bMat, B.rs, B.cs};
-      sgemm(M, N, K, Ai, Bi, Y + i * M * N, N, false, ctx.workspace);
+      sgemm(M, N, K, Ai, Bi, Y + i * M * N, N, false, ws, pool, &se);
+    };
+    if (ctx.pool && nb >= 2 * ctx.pool->size() && M * N * K < (int64_t{1} << 22)) {
+      // many small products (attention heads): one per task, each thread with its own packing buffers
+      parallelFor(ctx.pool, nb, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) one(i, nullptr, nullptr);
+      });
+      return;
     }
-    if (!bias && act_.none()) return;
-    const float* bv = bias ? bias->as<float>() : nullptr;
-    for (int64_t r = 0; r < nb * M; ++r) {
-      float* row = Y + r * N;
-      if (!bv) {
-        epilogue(row, N, 0.0, nullptr, act_);
-        continue;
-      }
-      for (int64_t j = 0; j < N; ++j)
-        row[j] = static_cast<float>(act_.apply(static_cast<double>(row[j]) + static_cast<double>(bv[j])));
-    }
+    for (int64_t i = 0; i < nb; ++i) one(i, ctx.workspace, ctx.pool);
   }
 
  private:
@@ -150,8 +164,18 @@ class GemmGemm : public Kernel {
     MatrixView A{a.as<float>(), transA_ ? 1 : a.dim(1), transA_ ? a.dim(1) : 1};
     MatrixView B{b.as<float>(), transB_ ? 1 : b.dim(1), transB_ ? b.dim(1) : 1};
     float* Y = y.as<float>();
-    sgemm(M, N, K, A, B, Y, N, false, ctx.workspace);
     const bool addC = c && beta_ != 0.f;
+    // Y = A B + C with C a row vector [N] / [1, N] (a fused bias): all in the sgemm epilogue
+    const bool cIsRow = addC && c->numel == N && (c->rank() == 1 || (c->rank() == 2 && c->dim(0) == 1));
+    if (alpha_ == 1.f && (!addC || (cIsRow && beta_ == 1.f))) {
+      GemmEpi epi;
+      epi.colBias = addC ? c->as<float>() : nullptr;
+      epi.act = act_;
+      const SgemmEpilogue se = epi.forSgemm();
+      sgemm(M, N, K, A, B, Y, N, false, ctx.workspace, ctx.pool, &se);
+      return;
+    }
+    sgemm(M, N, K, A, B, Y, N, false, ctx.workspace, ctx.pool);
     if (alpha_ != 1.f || addC) {
       std::vector<int64_t> st = addC ? ir::broadcastStrides(c->shapeVec(), ir::Shape{M, N}) : std::vector<int64_t>{0, 0};
       const float* C = addC ? c->as<float>() : nullptr;
@@ -161,7 +185,11 @@ class GemmGemm : public Kernel {
           Y[i * N + j] = addC ? v + beta_ * C[i * st[0] + j * st[1]] : v;
         }
     }
-    if (!act_.none()) epilogue(Y, M * N, 0.0, nullptr, act_);
+    if (!act_.none()) {
+      fast::RowEpilogue re;
+      re.act = act_;
+      fast::epilogueRow(Y, Y, M * N, re);
+    }
   }
 
  private:
@@ -195,7 +223,8 @@ class ConvGemm : public Kernel {
 
   std::size_t workspaceSize(std::span<const TensorView> in, std::span<const TensorView> out) const override {
     nn::Geom3 g = geometry(in[0], in[1], out[0]);
-    std::size_t col = direct(g) ? 0 : static_cast<std::size_t>(in[1].dim(1) * g.kSize() * g.outSize()) * sizeof(float);
+    // overflow-checked: a zero batch can hide huge spatial extents (untrusted plans)
+    std::size_t col = direct(g) ? 0 : static_cast<std::size_t>(nn::checkedMul(nn::checkedMul(nn::checkedMul(in[1].dim(1), g.kSize()), g.outSize()), sizeof(float)));
     return alignUp(col) + sgemmWorkspaceBytes();
   }
 
@@ -219,26 +248,23 @@ class ConvGemm : public Kernel {
     const float* X = x.as<float>();
     const float* W = w.as<float>();
     float* Y = y.as<float>();
+    GemmEpi epi;
+    epi.act = act_;
+    epi.ldz = outSz;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t grp = 0; grp < group_; ++grp) {
         const float* xg = X + (n * C + grp * cpg) * inSz;
-        if (!isDirect) im2col(xg, cpg, g, col);
+        if (!isDirect)
+          parallelFor(ctx.pool, cpg, [&](int64_t c0, int64_t c1) {
+            im2col(xg + c0 * inSz, c1 - c0, g, col + c0 * kSz * outSz);
+          });
         MatrixView Wm{W + grp * mpg * rows, rows, 1};
         MatrixView Cm{isDirect ? xg : col, outSz, 1};
         float* yg = Y + (n * M + grp * mpg) * outSz;
-        sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs);
-        if (b && !z && act_.none()) {
-          for (int64_t m = 0; m < mpg; ++m) {
-            const float bias = b->as<float>()[grp * mpg + m];
-            float* row = yg + m * outSz;
-            for (int64_t i = 0; i < outSz; ++i) row[i] += bias;
-          }
-        } else if (b || z || !act_.none()) {
-          const float* zg = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
-          for (int64_t m = 0; m < mpg; ++m)
-            epilogue(yg + m * outSz, outSz, b ? static_cast<double>(b->as<float>()[grp * mpg + m]) : 0.0,
-                     zg ? zg + m * outSz : nullptr, act_);
-        }
+        epi.rowBias = b ? b->as<float>() + grp * mpg : nullptr;
+        epi.z = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
+        const SgemmEpilogue se = epi.forSgemm();
+        sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs, ctx.pool, &se);
       }
   }
 
@@ -261,10 +287,18 @@ class ConvGemm : public Kernel {
                   continue;
                 }
                 const float* src = xc + (i0 * g.in[1] + i1) * g.in[2];
-                for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
-                  const int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
-                  d[o2] = i2 >= 0 && i2 < g.in[2] ? src[i2] : 0.f;
-                }
+                // o2 in [lo, hi) reads inside the row; the rest is padding
+                const int64_t off = k2 * g.d[2] - g.pb[2], s2 = g.s[2];
+                int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
+                int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + s2 - 1) / s2;
+                lo = std::min(lo, g.out[2]);
+                hi = std::clamp(hi, lo, g.out[2]);
+                std::fill(d, d + lo, 0.f);
+                if (s2 == 1)
+                  std::memcpy(d + lo, src + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+                else
+                  for (int64_t o2 = lo; o2 < hi; ++o2) d[o2] = src[o2 * s2 + off];
+                std::fill(d + hi, d + g.out[2], 0.f);
               }
             }
           }
@@ -287,10 +321,10 @@ Tactic gemmTactic() {
 
 }  // namespace
 
-void registerFastKernels(KernelRegistry& reg) {
+void registerGemmTactics(KernelRegistry& reg) {
   reg.add("MatMul", gemmTactic<MatMulGemm>());
   reg.add("Gemm", gemmTactic<GemmGemm>());
   reg.add("Conv", gemmTactic<ConvGemm>());
 }
 
-}  // namespace kiln::cpu
+}  // namespace kiln::cpu::fast

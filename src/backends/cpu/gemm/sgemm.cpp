@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <memory>
 
 #include "core/cpu_features.h"
+#include "core/thread_pool.h"
 
 namespace kiln::cpu {
 
@@ -35,6 +37,24 @@ MicroKernel chooseKernel() {
 
 void setMicroKernelForTesting(MicroKernel k) { forced.store(k); }
 
+void splitForThreads(int64_t M, int64_t N, int threads, int* mParts, int* nParts) {
+  const int64_t rowTiles = (M + kMR - 1) / kMR, colTiles = (N + kNR - 1) / kNR;
+  int bestM = 1, bestN = 1;
+  int64_t bestCost = INT64_MAX;
+  for (int pm = 1; pm <= threads; ++pm) {
+    const int pn = threads / pm;
+    if (pm > rowTiles || pn > colTiles) {
+      if (pm > rowTiles) break;
+      continue;
+    }
+    // tiles of the largest task; splitting columns also repacks A per task: a small penalty
+    const int64_t cost = ((rowTiles + pm - 1) / pm) * ((colTiles + pn - 1) / pn) * 16 + (pn > 1 ? pn : 0);
+    if (cost < bestCost) bestCost = cost, bestM = pm, bestN = pn;
+  }
+  *mParts = bestM;
+  *nParts = bestN;
+}
+
 }  // namespace gemm_detail
 
 using namespace gemm_detail;
@@ -42,11 +62,57 @@ using namespace gemm_detail;
 namespace {
 constexpr int64_t kMC = 120;   // rows of A per block (multiple of kMR): the packed A block stays in L2
 constexpr int64_t kKC = 256;   // depth per block: a B micro-panel (kKC x kNR) stays in L1
-constexpr int64_t kNC = 2048;  // columns of B per block (multiple of kNR)
+constexpr int64_t kNC = 4096;  // most columns of B per block (multiple of kNR)
+// The packed B block (all of K x nc columns) lives in the workspace: nc is cut to fit this many floats.
+constexpr int64_t kPackedBFloats = int64_t{1} << 20;
+// Below this many multiply-adds a product runs on one thread (waking the others costs more).
+constexpr int64_t kParallelMacs = int64_t{1} << 18;
+
+//! C[i] (+)= sum_k A(i, k) B(k, 0) for rows [i0, i1) (a matrix-vector product: no packing, no padding
+//! of the 16-wide micro-tile).
+void gemvRows(int64_t i0, int64_t i1, int64_t K, const MatrixView& A, const MatrixView& B, float* C, int64_t ldc,
+              bool accumulate) {
+  for (int64_t i = i0; i < i1; ++i) {
+    const float* a = A.p + i * A.rs;
+    float acc[8] = {};
+    int64_t k = 0;
+    if (A.cs == 1 && B.rs == 1) {
+      for (; k + 8 <= K; k += 8)
+        for (int j = 0; j < 8; ++j) acc[j] += a[k + j] * B.p[k + j];
+    }
+    float s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; k < K; ++k) s += a[k * A.cs] * B.p[k * B.rs];
+    C[i * ldc] = accumulate ? C[i * ldc] + s : s;
+  }
+}
+
+//! C[0, j] (+)= sum_k A(0, k) B(k, j) for columns [j0, j1) (a vector-matrix product).
+void gevmCols(int64_t j0, int64_t j1, int64_t K, const MatrixView& A, const MatrixView& B, float* C, bool accumulate) {
+  if (!accumulate) std::fill(C + j0, C + j1, 0.f);
+  if (B.cs == 1) {
+    for (int64_t k = 0; k < K; ++k) {
+      const float a = A.p[k * A.cs];
+      const float* b = B.p + k * B.rs;
+      for (int64_t j = j0; j < j1; ++j) C[j] += a * b[j];
+    }
+    return;
+  }
+  for (int64_t j = j0; j < j1; ++j) {
+    float s = 0.f;
+    for (int64_t k = 0; k < K; ++k) s += A.p[k * A.cs] * B.p[k * B.rs + j * B.cs];
+    C[j] += s;
+  }
+}
 
 void packA(const MatrixView& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* out) {
   for (int64_t p = 0; p < mc; p += kMR) {
-    int64_t rows = std::min(kMR, mc - p);
+    const int64_t rows = std::min(kMR, mc - p);
+    if (A.cs == 1 && rows == kMR) {
+      const float* src = A.p + (i0 + p) * A.rs + k0;
+      for (int64_t k = 0; k < kc; ++k, out += kMR)
+        for (int64_t r = 0; r < kMR; ++r) out[r] = src[r * A.rs + k];
+      continue;
+    }
     for (int64_t k = 0; k < kc; ++k) {
       const float* src = A.p + (i0 + p) * A.rs + (k0 + k) * A.cs;
       int64_t r = 0;
@@ -57,11 +123,13 @@ void packA(const MatrixView& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, 
   }
 }
 
-void packB(const MatrixView& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, float* out) {
-  for (int64_t q = 0; q < nc; q += kNR) {
-    int64_t cols = std::min(kNR, nc - q);
-    for (int64_t k = 0; k < kc; ++k) {
-      const float* src = B.p + (k0 + k) * B.rs + (j0 + q) * B.cs;
+//! Packs columns [j0 + q0, j0 + q1) (q multiples of kNR) of B over all K: panel q/kNR holds K x kNR floats.
+void packBPanels(const MatrixView& B, int64_t K, int64_t j0, int64_t nc, int64_t q0, int64_t q1, float* packed) {
+  for (int64_t q = q0; q < q1; q += kNR) {
+    float* out = packed + (q / kNR) * K * kNR;
+    const int64_t cols = std::min(kNR, nc - q);
+    for (int64_t k = 0; k < K; ++k) {
+      const float* src = B.p + k * B.rs + (j0 + q) * B.cs;
       int64_t j = 0;
       if (B.cs == 1)
         for (; j < cols; ++j) out[j] = src[j];
@@ -72,45 +140,110 @@ void packB(const MatrixView& B, int64_t k0, int64_t kc, int64_t j0, int64_t nc, 
     }
   }
 }
+
+//! This thread's buffer for packed blocks of A (kMC x kKC floats, 64-byte aligned).
+float* threadPackA() {
+  struct Buf {
+    float* p{nullptr};
+    ~Buf() { ::operator delete[](p, std::align_val_t(64)); }
+  };
+  thread_local Buf buf;
+  if (!buf.p) buf.p = static_cast<float*>(::operator new[](sizeof(float) * kMC * kKC, std::align_val_t(64)));
+  return buf.p;
+}
 }  // namespace
 
-std::size_t sgemmWorkspaceBytes() {
-  return static_cast<std::size_t>(kMC * kKC + kKC * kNC) * sizeof(float) + 128;
-}
+std::size_t sgemmWorkspaceBytes() { return static_cast<std::size_t>(kPackedBFloats) * sizeof(float) + 128; }
 
 const char* sgemmKernelName() {
   return chooseKernel() == microKernelAvx2 ? "6x16_avx2_fma" : "6x16_portable";
 }
 
 void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C, int64_t ldc, bool accumulate,
-           void* workspace) {
+           void* workspace, ThreadPool* pool, const SgemmEpilogue* epilogue) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
+    if (epilogue && epilogue->fn) epilogue->fn(epilogue->user, C, ldc, 0, M, 0, N);
     return;
   }
-  MicroKernel kernel = chooseKernel();
-  float* packedA = static_cast<float*>(workspace);
-  float* packedB = packedA + kMC * kKC;
-  for (int64_t j0 = 0; j0 < N; j0 += kNC) {
-    int64_t nc = std::min(kNC, N - j0);
-    for (int64_t k0 = 0; k0 < K; k0 += kKC) {
-      int64_t kc = std::min(kKC, K - k0);
-      bool acc = accumulate || k0 > 0;
-      packB(B, k0, kc, j0, nc, packedB);
-      for (int64_t i0 = 0; i0 < M; i0 += kMC) {
-        int64_t mc = std::min(kMC, M - i0);
-        packA(A, i0, mc, k0, kc, packedA);
-        for (int64_t q = 0; q < nc; q += kNR) {
-          const float* bp = packedB + (q / kNR) * kc * kNR;
-          for (int64_t p = 0; p < mc; p += kMR) {
-            const float* ap = packedA + (p / kMR) * kc * kMR;
-            kernel(kc, ap, bp, C + (i0 + p) * ldc + j0 + q, ldc, std::min(kMR, mc - p), std::min(kNR, nc - q), acc);
+  constexpr int64_t kMaxK = kPackedBFloats / kNR;  // one packed panel of B must fit the workspace
+  if (K > kMaxK) {
+    for (int64_t k0 = 0; k0 < K; k0 += kMaxK) {
+      const int64_t kc = std::min(kMaxK, K - k0);
+      sgemm(M, N, kc, {A.p + k0 * A.cs, A.rs, A.cs}, {B.p + k0 * B.rs, B.rs, B.cs}, C, ldc, accumulate || k0 > 0,
+            workspace, pool, k0 + kc >= K ? epilogue : nullptr);
+    }
+    return;
+  }
+  int threads = pool && !ThreadPool::insideParallelRegion() ? pool->size() : 1;
+  if (M * N * K < kParallelMacs) threads = 1;
+  ThreadPool* usePool = threads > 1 ? pool : nullptr;
+  const bool ep = epilogue && epilogue->fn;
+  if (N == 1) {  // matrix x vector (squeeze-excitation layers, batch-1 heads)
+    parallelFor(usePool, M, [&](int64_t i0, int64_t i1) {
+      gemvRows(i0, i1, K, A, B, C, ldc, accumulate);
+      if (ep) epilogue->fn(epilogue->user, C, ldc, i0, i1, 0, 1);
+    });
+    return;
+  }
+  if (M == 1) {  // vector x matrix
+    parallelFor(usePool, (N + 63) / 64, [&](int64_t b0, int64_t b1) {
+      const int64_t j0 = b0 * 64, j1 = std::min(N, b1 * 64);
+      gevmCols(j0, j1, K, A, B, C, accumulate);
+      if (ep) epilogue->fn(epilogue->user, C, ldc, 0, 1, j0, j1);
+    });
+    return;
+  }
+  const MicroKernel kernel = chooseKernel();
+  if (!workspace) {  // this thread's own buffer (callers that run several products at once)
+    struct Buf {
+      void* p{nullptr};
+      ~Buf() { ::operator delete[](p, std::align_val_t(64)); }
+    };
+    thread_local Buf buf;
+    if (!buf.p) buf.p = ::operator new[](sgemmWorkspaceBytes(), std::align_val_t(64));
+    workspace = buf.p;
+  }
+  float* packedB = static_cast<float*>(workspace);
+  // Columns per block: all of K x nc packed at once, so that each block needs two parallel regions only.
+  int64_t ncMax = std::clamp(kPackedBFloats / K / kNR * kNR, kNR, kNC);
+  const int64_t nBlocks = (N + ncMax - 1) / ncMax;
+  ncMax = ((N + nBlocks - 1) / nBlocks + kNR - 1) / kNR * kNR;  // even blocks
+  for (int64_t j0 = 0; j0 < N; j0 += ncMax) {
+    const int64_t nc = std::min(ncMax, N - j0);
+    const int64_t panels = (nc + kNR - 1) / kNR;
+    parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, K, j0, nc, p0 * kNR, p1 * kNR, packedB); });
+    int mParts = 1, nParts = 1;
+    if (threads > 1) splitForThreads(M, nc, threads, &mParts, &nParts);
+    const int64_t rowTiles = (M + kMR - 1) / kMR;
+    parallelFor(usePool, int64_t{mParts} * nParts, [&](int64_t t0, int64_t t1) {
+      float* packedA = threadPackA();
+      for (int64_t t = t0; t < t1; ++t) {
+        const int64_t pm = t / nParts, pn = t % nParts;
+        const int64_t r0 = std::min(M, rowTiles * pm / mParts * kMR), r1 = std::min(M, rowTiles * (pm + 1) / mParts * kMR);
+        const int64_t c0 = panels * pn / nParts * kNR, c1 = std::min(nc, panels * (pn + 1) / nParts * kNR);
+        if (r0 >= r1 || c0 >= c1) continue;
+        for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+          const int64_t kc = std::min(kKC, K - k0);
+          const bool acc = accumulate || k0 > 0;
+          const bool last = k0 + kc >= K;
+          for (int64_t i0 = r0; i0 < r1; i0 += kMC) {
+            const int64_t mc = std::min(kMC, r1 - i0);
+            packA(A, i0, mc, k0, kc, packedA);
+            for (int64_t q = c0; q < c1; q += kNR) {
+              const float* bp = packedB + ((q / kNR) * K + k0) * kNR;
+              for (int64_t p = 0; p < mc; p += kMR) {
+                const float* ap = packedA + (p / kMR) * kc * kMR;
+                kernel(kc, ap, bp, C + (i0 + p) * ldc + j0 + q, ldc, std::min(kMR, mc - p), std::min(kNR, c1 - q), acc);
+              }
+            }
+            if (last && ep) epilogue->fn(epilogue->user, C, ldc, i0, i0 + mc, j0 + c0, j0 + c1);
           }
         }
       }
-    }
+    });
   }
 }
 

@@ -5,6 +5,10 @@
 #include <cstddef>
 #include <cstdint>
 
+namespace kiln {
+class ThreadPool;
+}  // namespace kiln
+
 namespace kiln::cpu {
 
 //! A strided matrix view: element (i, j) at p[i * rs + j * cs] (transposes are just other strides).
@@ -14,13 +18,24 @@ struct MatrixView {
   int64_t cs;
 };
 
-//! Bytes of scratch memory sgemm needs (for any M, N, K).
+//! Bytes of scratch memory sgemm needs (for any M, N, K and thread count): the packed B block shared by
+//! the threads. Each thread packs its blocks of A into a buffer of its own (thread-local).
 std::size_t sgemmWorkspaceBytes();
 
+//! Applied by sgemm to each finished block of C (rows [i0, i1), columns [j0, j1), all of K summed) on the
+//! thread that computed it, while the block is still in its cache: bias, residual, activation.
+struct SgemmEpilogue {
+  void (*fn)(const void* user, float* C, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1){nullptr};
+  const void* user{nullptr};
+};
+
 //! C[i * ldc + j] (+)= sum_k A(i, k) * B(k, j) for i < M, j < N. `accumulate`: add to C instead of
-//! overwriting it. `workspace` holds sgemmWorkspaceBytes() bytes, 64-byte aligned.
+//! overwriting it. `workspace` holds sgemmWorkspaceBytes() bytes, 64-byte aligned (nullptr: a buffer of the
+//! calling thread's own, for callers that run several products at once). `pool` (may be null):
+//! the blocks of C are split over its threads (B packed once per block of columns, shared).
+//! `epilogue` (may be null): see SgemmEpilogue; with K == 0 it runs on C after C is zeroed (or kept).
 void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C, int64_t ldc, bool accumulate,
-           void* workspace);
+           void* workspace, ThreadPool* pool = nullptr, const SgemmEpilogue* epilogue = nullptr);
 
 //! Name of the micro-kernel in use ("6x16_avx2_fma" or "6x16_portable").
 const char* sgemmKernelName();
@@ -35,6 +50,9 @@ void microKernelPortable(int64_t kc, const float* a, const float* b, float* c, i
                          bool accumulate);
 void microKernelAvx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                      bool accumulate);  // sgemm_avx2.cpp, compiled with -mavx2 -mfma
+//! How sgemm splits an M x N product over `threads` tasks: a grid of mParts x nParts blocks of C
+//! (mParts * nParts <= threads), chosen to balance the micro-tiles per task.
+void splitForThreads(int64_t M, int64_t N, int threads, int* mParts, int* nParts);
 //! Forces a micro-kernel (tests compare both); nullptr restores the automatic choice.
 void setMicroKernelForTesting(MicroKernel k);
 }  // namespace gemm_detail
