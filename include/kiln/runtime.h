@@ -55,7 +55,9 @@ class Engine {
   Dims getProfileShape(const char* name, int32_t profileIndex, OptProfileSelector select) const noexcept;
   int32_t getNbOptimizationProfiles() const noexcept;
   int32_t getNbLayers() const noexcept;
-  //! Bytes of scratch memory one context needs at the profile's opt (or the static) shapes.
+  //! The most scratch memory (activation arena + kernel workspace) one context needs at any optimization
+  //! profile's min/opt/max (or the static) shapes, recomputed when the plan was loaded (the plan's own
+  //! figure is not trusted). Shapes that depend on input values can need more at run time.
   std::size_t getDeviceMemorySize() const noexcept;
   DeviceType getDeviceType() const noexcept;
   std::unique_ptr<HostMemory> serialize() const;
@@ -77,12 +79,16 @@ class Engine {
   std::shared_ptr<const detail::EngineImpl> impl_;
 };
 
-//! Per-layer timing callback (see ExecutionContext::setProfiler).
+//! Per-layer timing callback (see ExecutionContext::setProfiler). While a profiler is set, every run
+//! reports each layer once, in execution order, after the layer finished: on the CPU timed with the
+//! steady clock, on the GPU with events around the layer (read when the run is synchronized; CUDA graphs
+//! are not used meanwhile). Unset (the default) costs nothing.
 class Profiler {
  public:
   virtual ~Profiler() = default;
   virtual void reportLayerTime(const char* layerName, float ms) noexcept = 0;
 };
+using IProfiler = Profiler;  //!< TensorRT's name
 
 class ExecutionContext {
  public:
@@ -147,9 +153,16 @@ class Runtime {
   //! Loads a plan file through mmap; weights are used in place.
   std::unique_ptr<Engine> deserializeEngineFromFile(const char* path) noexcept;
   Logger& getLogger() const noexcept { return logger_; }
+  //! Memory budget in bytes (0, the default: none) for engines deserialized afterwards: a plan whose
+  //! constants + the scratch memory of one context (getDeviceMemorySize) exceed it is refused, and so is
+  //! creating a context, or running one at shapes, that would take the engine's constants + the memory of
+  //! all its live contexts past it (errors name the sizes).
+  void setMemoryBudget(std::size_t bytes) noexcept { memoryBudget_ = bytes; }
+  std::size_t getMemoryBudget() const noexcept { return memoryBudget_; }
 
  private:
   Logger& logger_;
+  std::size_t memoryBudget_{0};
 };
 
 std::unique_ptr<Runtime> createRuntime(Logger& logger);

@@ -369,7 +369,10 @@ runs.)doc");
           },
           py::arg("path"), py::keep_alive<0, 1>(), "Maps a plan file (weights used in place).")
       .def_property_readonly("logger", [](Runtime& r) -> kiln::Logger& { return r.getLogger(); },
-                             py::return_value_policy::reference);
+                             py::return_value_policy::reference)
+      .def_property("memory_budget", &Runtime::getMemoryBudget, &Runtime::setMemoryBudget,
+                    "Bytes (0: none) that constants + every execution context's memory of an engine deserialized "
+                    "afterwards may use; plans and contexts beyond it are refused (Runtime::setMemoryBudget).");
   m.attr("IRuntime") = runtime;
 }
 

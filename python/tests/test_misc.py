@@ -201,3 +201,29 @@ def test_cuda_helpers():
     del a
     view[...] = 1  # the page-locked memory lives as long as any view of it
     assert view.sum() == 3
+
+
+def test_runtime_memory_budget(logger):
+    """Runtime.memory_budget: a plan whose constants + one context's scratch memory exceed it is refused."""
+    builder = kiln.Builder(logger)
+    network = builder.create_network()
+    x = network.add_input("x", kiln.DataType.FLOAT, (1, 64))
+    a = network.add_activation(x, kiln.ActivationType.RELU)
+    b = network.add_activation(a.get_output(0), kiln.ActivationType.SIGMOID)
+    b.get_output(0).name = "y"
+    network.mark_output(b.get_output(0))
+    plan = builder.build_serialized_network(network, builder.create_builder_config())
+    assert plan is not None
+    runtime = kiln.Runtime(logger)
+    assert runtime.memory_budget == 0
+    engine = runtime.deserialize_cuda_engine(plan)
+    assert engine is not None and engine.device_memory_size >= 64 * 4
+    runtime.memory_budget = engine.device_memory_size - 1
+    assert runtime.memory_budget == engine.device_memory_size - 1
+    assert runtime.deserialize_cuda_engine(plan) is None
+    assert any("memory budget" in m for _, m in logger.messages)
+    runtime.memory_budget = engine.device_memory_size
+    small = runtime.deserialize_cuda_engine(plan)
+    assert small is not None
+    ctx = small.create_execution_context()
+    assert ctx is not None

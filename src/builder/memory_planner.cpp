@@ -40,6 +40,8 @@ MemoryPlan planMemory(const std::vector<MemoryBlock>& blocks, std::size_t alignm
       cursor = std::max(cursor, e);
     }
     if (best == SIZE_MAX) best = cursor;
+    // sizes come from untrusted plans too: an arena past the address space must not wrap around
+    if (best > SIZE_MAX - size) throw Error(ErrorCode::kFAILED_ALLOCATION, "activation arena too large to plan");
     plan.offsets[idx] = best;
     placed.push_back({best, best + size, b.firstStep, b.lastStep});
     plan.totalBytes = std::max(plan.totalBytes, best + size);

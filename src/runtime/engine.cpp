@@ -60,7 +60,7 @@ Dims Engine::getProfileShape(const char* name, int32_t profileIndex, OptProfileS
 
 int32_t Engine::getNbOptimizationProfiles() const noexcept { return static_cast<int32_t>(impl_->plan.profiles.size()); }
 int32_t Engine::getNbLayers() const noexcept { return static_cast<int32_t>(impl_->plan.graph->nodes.size()); }
-std::size_t Engine::getDeviceMemorySize() const noexcept { return impl_->plan.arenaBytes; }
+std::size_t Engine::getDeviceMemorySize() const noexcept { return impl_->contextBytes; }
 DeviceType Engine::getDeviceType() const noexcept { return impl_->plan.backend; }
 
 bool Engine::bindingIsInput(int32_t index) const noexcept {

@@ -5,6 +5,7 @@
 #include "backends/cpu/kernel.h"
 #include "backends/gpu.h"
 #include "core/cpu_features.h"
+#include "core/logging.h"
 
 namespace kiln::detail {
 
@@ -130,6 +131,59 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
   }
   findAliases(*e);
   return e;
+}
+
+void measureMemory(const std::shared_ptr<EngineImpl>& e) {
+  const ir::Graph& g = *e->plan.graph;
+  e->constantBytes = 0;
+  for (const auto& v : g.values)
+    if (v->isConstant()) e->constantBytes += v->constant->byteSize();
+  const auto& profiles = e->plan.profiles;
+  static const char* selName[] = {"min", "opt", "max"};
+  std::size_t most = 0, optArena = 0;
+  for (size_t p = 0; p < std::max<size_t>(1, profiles.size()); ++p)
+    for (int sel : {0, 1, 2}) {
+      ContextState state(e);
+      state.planOnly = true;
+      for (size_t i = 0; i < e->io.size(); ++i) {
+        const IOTensor& t = e->io[i];
+        if (t.mode != TensorIOMode::kINPUT) continue;
+        const ir::Shape* given = &t.shape;
+        if (!profiles.empty()) {
+          auto it = profiles[p].dims.find(t.name);
+          if (it != profiles[p].dims.end()) given = &it->second[static_cast<size_t>(sel)];
+        }
+        const ir::Shape& shape = *given;
+        if (shape.size() != t.shape.size())
+          throw Error(ErrorCode::kINVALID_PLAN, "optimization profile " + std::to_string(p) + " gives input '" + t.name +
+                                                    "' rank " + std::to_string(shape.size()) + ", the input has rank " +
+                                                    std::to_string(t.shape.size()));
+        for (size_t k = 0; k < shape.size(); ++k)
+          if (t.shape[k] >= 0 && shape[k] != t.shape[k])
+            throw Error(ErrorCode::kINVALID_PLAN, "optimization profile " + std::to_string(p) + " disagrees with the fixed shape " +
+                                                      ir::shapeToString(t.shape) + " of input '" + t.name + "'");
+        state.ioShapes[i] = shape;
+        state.inputShapeSet[i] = true;
+      }
+      try {
+        state.prepare(/*allowUnknown=*/true);  // shapes that need input values are known at run time only
+      } catch (const Error& err) {
+        throw err.withContext(profiles.empty() ? std::string("at the plan's shapes")
+                                               : "at the " + std::string(selName[sel]) + " shapes of optimization profile " +
+                                                     std::to_string(p));
+      }
+      std::size_t bytes = state.arenaBytes + state.workspaceBytes;
+      if (bytes < state.arenaBytes) throw Error(ErrorCode::kINVALID_PLAN, "activation and scratch memory overflow");
+      most = std::max(most, bytes);
+      if (p == 0 && sel == 1) optArena = state.arenaBytes;
+    }
+  if (e->plan.arenaBytes != optArena) {
+    report(*e->logger, Severity::kWARNING,
+           "plan says its activation arena is " + std::to_string(e->plan.arenaBytes) + " bytes at the opt shapes, " +
+               "recomputed " + std::to_string(optArena) + " (using the recomputed size)");
+    e->plan.arenaBytes = optArena;
+  }
+  e->contextBytes = most;
 }
 
 }  // namespace kiln::detail

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/kernel.h"
+#include "core/thread_pool.h"
 #include "ir/op_registry.h"
 #include "kiln/runtime.h"
 #include "plan/plan.h"
@@ -38,6 +39,15 @@ struct EngineImpl {
   std::vector<int32_t> aliasOf;
   std::vector<bool> skipNode;  //!< per node
   std::vector<std::string> layerNames;                //!< per node (for errors and profiling)
+  //! Memory, recomputed when a plan is loaded (measureMemory; the plan's own arenaBytes is not trusted):
+  //! bytes of constants, and the most activation arena + kernel workspace one context needs at any
+  //! profile's min/opt/max shapes (shapes that depend on input values are not covered).
+  std::size_t constantBytes{0};
+  std::size_t contextBytes{0};
+  //! Runtime::setMemoryBudget when loaded (0: none): constants + the memory of every live context stay
+  //! within it. reservedBytes: what the live contexts hold now.
+  std::size_t memoryBudget{0};
+  mutable std::atomic<std::size_t> reservedBytes{0};
 
   //! Index into io, or -1.
   int findIO(const char* name) const noexcept;
@@ -46,6 +56,12 @@ struct EngineImpl {
 //! Creates the kernels and I/O table of a parsed plan. Throws kiln::Error (kINVALID_PLAN for a plan whose
 //! contents kiln cannot run, naming the layer).
 std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& logger);
+
+//! Load-time verification of a made engine: prepares (without allocating) at every profile's min/opt/max
+//! shapes, which checks every layer's inputs and outputs against the memory behind them (constants,
+//! arena, I/O), and records constantBytes, contextBytes and the verified plan.arenaBytes (opt shapes of
+//! profile 0). Throws kiln::Error.
+void measureMemory(const std::shared_ptr<EngineImpl>& engine);
 
 //! Per-context state; shared with work queued on streams so that it outlives them.
 struct ContextState {
@@ -68,6 +84,13 @@ struct ContextState {
   std::size_t workspaceBytes{0};
   std::size_t arenaCapacity{0}, workspaceCapacity{0};
   void* ownStream{nullptr};  //!< GPU: the stream execute() runs on (created on first use)
+  bool planOnly{false};      //!< prepare() infers, plans and checks memory but allocates nothing
+  std::size_t reserved{0};   //!< bytes of the engine's memory budget this context holds (released at destruction)
+  //! Grows this context's reservation to `bytes`; throws kFAILED_ALLOCATION naming the sizes when the
+  //! engine's constants + every context's reservation would exceed the runtime's memory budget.
+  void reserve(std::size_t bytes);
+  //! CPU: this context's worker threads (the plan's nbThreads; 0 = one per CPU), created on first run.
+  std::unique_ptr<ThreadPool> pool;
   // GPU: CUDA graph of the last run (valid while shapes and addresses stay the same)
   bool useGraph{false};
   void* graphExec{nullptr};

@@ -12,6 +12,7 @@ namespace kiln {
 namespace detail {
 
 ContextState::~ContextState() {
+  if (reserved) engine->reservedBytes.fetch_sub(reserved);
   gpu::destroyGraph(graphExec);
   if (ownStream) {
     try {
@@ -67,6 +68,86 @@ bool ContextState::valuesChanged(const std::vector<void*>& addresses) const {
     if (!addresses[i] || std::memcmp(addresses[i], snap.data(), snap.size()) != 0) return true;
   }
   return false;
+}
+
+namespace {
+//! Part of prepare(): every layer input/output view fits in the memory behind it (arena block, constant,
+//! the caller's I/O buffer, an alias's root); throws kINVALID_PLAN naming the layer otherwise.
+void checkStepMemory(const ContextState& cs, const std::vector<MemoryBlock>& blocks, const std::vector<int32_t>& blockValue) {
+  const auto& engine = cs.engine;
+  const auto& infos = cs.infos;
+  const auto& ioShapes = cs.ioShapes;
+  const auto& stepIn = cs.stepIn;
+  const auto& stepOut = cs.stepOut;
+  const auto& stepInIds = cs.stepInIds;
+  const auto& stepOutIds = cs.stepOutIds;
+  // Kernels trust that the memory behind each view holds its inferred shape and type. A plan is untrusted
+  // (its stored shapes, types and constants may disagree with what inference computes), so check every
+  // input and output of every layer against the bytes behind it before anything runs.
+  const ir::Graph& g = *engine->plan.graph;
+  std::vector<std::size_t> capacity(g.values.size(), 0);
+  for (size_t i = 0; i < blocks.size(); ++i) capacity[static_cast<size_t>(blockValue[i])] = blocks[i].bytes;
+  for (const auto& v : g.values)
+    if (v->isConstant()) capacity[static_cast<size_t>(v->id)] = v->constant->byteSize();
+  for (size_t i = 0; i < engine->io.size(); ++i) {
+    const IOTensor& t = engine->io[i];
+    const ir::ValueInfo& info = infos[static_cast<size_t>(t.valueId)];
+    const bool input = t.mode == TensorIOMode::kINPUT;
+    int64_t ne = ir::numElements(input ? ioShapes[i] : info.shape);
+    if (!input && ne >= 0 && info.dtype != t.dtype)
+      throw Error(ErrorCode::kINVALID_PLAN, std::string("output '") + t.name + "' is declared " + dataTypeName(t.dtype) +
+                                                " but its layer computes " + dataTypeName(info.dtype));
+    std::size_t bytes = 0;
+    if (ne > 0 && __builtin_mul_overflow(static_cast<std::size_t>(ne), dataTypeSize(t.dtype), &bytes)) bytes = SIZE_MAX;
+    capacity[static_cast<size_t>(t.valueId)] = bytes;  // the caller's buffer holds the I/O shape
+  }
+  for (size_t id = 0; id < capacity.size(); ++id)
+    if (engine->aliasOf[id] >= 0) capacity[id] = capacity[static_cast<size_t>(engine->aliasOf[id])];
+  // kernels are created from the stored value types (they pick their element type then): those must be
+  // what inference computes
+  for (const auto& v : g.values) {
+    const ir::ValueInfo& info = infos[static_cast<size_t>(v->id)];
+    if (v->producer && ir::numElements(info.shape) >= 0 && info.dtype != v->dtype)
+      throw Error(ErrorCode::kINVALID_PLAN, "tensor '" + v->name + "' is stored as " + dataTypeName(v->dtype) +
+                                                " but computed as " + dataTypeName(info.dtype));
+  }
+  auto check = [&](size_t s, const backend::TensorView& tv, int32_t id, const char* role) {
+    if (id < 0 || !tv.present || tv.numel < 0) return;
+    std::size_t need = 0;
+    if (__builtin_mul_overflow(static_cast<std::size_t>(tv.numel), dataTypeSize(tv.dtype), &need)) need = SIZE_MAX;
+    if (need <= capacity[static_cast<size_t>(id)]) return;
+    const ir::Value& v = *g.values[static_cast<size_t>(id)];
+    throw Error(ErrorCode::kINVALID_PLAN, std::string(role) + " '" + v.name + "' " + dataTypeName(tv.dtype) +
+                                              ir::shapeToString(tv.shapeVec()) + " needs " + std::to_string(need) +
+                                              " bytes but the memory behind it holds " +
+                                              std::to_string(capacity[static_cast<size_t>(id)]) +
+                                              " (the plan's shapes or types are inconsistent)")
+        .withContext("layer '" + engine->layerNames[s] + "' (" + g.nodes[s]->op + ")");
+  };
+  for (size_t s = 0; s < stepIn.size(); ++s) {
+    for (size_t k = 0; k < stepIn[s].size(); ++k) check(s, stepIn[s][k], stepInIds[s][k], "input");
+    for (size_t k = 0; k < stepOut[s].size(); ++k) check(s, stepOut[s][k], stepOutIds[s][k], "output");
+  }
+}
+}  // namespace
+
+void ContextState::reserve(std::size_t bytes) {
+  if (bytes <= reserved) return;
+  const std::size_t extra = bytes - reserved;
+  const std::size_t budget = engine->memoryBudget;
+  std::size_t held = engine->reservedBytes.load();
+  for (;;) {
+    if (budget && (engine->constantBytes > budget || held > budget - engine->constantBytes ||
+                   extra > budget - engine->constantBytes - held))
+      throw Error(ErrorCode::kFAILED_ALLOCATION,
+                  "execution context '" + name + "' needs " + std::to_string(bytes) +
+                      " bytes of activation and scratch memory; with the engine's constants (" +
+                      std::to_string(engine->constantBytes) + " bytes) and the memory of its other contexts (" +
+                      std::to_string(held - std::min(held, reserved)) + " bytes) that exceeds the runtime's memory budget of " +
+                      std::to_string(budget) + " bytes (Runtime::setMemoryBudget)");
+    if (engine->reservedBytes.compare_exchange_weak(held, held + extra)) break;
+  }
+  reserved = bytes;
 }
 
 void ContextState::prepare(bool allowUnknown) {
@@ -170,6 +251,18 @@ void ContextState::prepare(bool allowUnknown) {
     for (const auto& v : stepOut[s]) known &= v.numel >= 0;
     if (known) ws = std::max(ws, engine->kernels[s]->workspaceSize(stepIn[s], stepOut[s]));
   }
+  checkStepMemory(*this, blocks, blockValue);
+  if (planOnly) {  // load-time and build-time measuring: nothing is allocated
+    arenaBytes = mp.totalBytes;
+    workspaceBytes = ws;
+    return;
+  }
+  // the memory this context will hold (capacities only grow), within the runtime's budget
+  {
+    const std::size_t a = std::max(mp.totalBytes, arenaCapacity), w = std::max(ws, workspaceCapacity);
+    if (a > SIZE_MAX - w) throw Error(ErrorCode::kFAILED_ALLOCATION, "activation and scratch memory overflow");
+    reserve(a + w);
+  }
   // Grow only (a GPU allocation may not be freed while work that uses it is queued: cudaFree waits).
   if (mp.totalBytes > arenaCapacity) {
     arena.reset();
@@ -208,6 +301,24 @@ void ContextState::run(const std::vector<void*>& addresses, void* stream) {
   kc.workspace = workspace.get();
   kc.workspaceBytes = workspaceBytes;
   kc.stream = stream;
+  if (!onGpu) {
+    if (!pool) pool = std::make_unique<ThreadPool>(engine->plan.nbThreads);
+    if (pool->size() > 1) kc.pool = pool.get();
+  }
+  // GPU profiling: an event before the first layer and after each layer run, read once at the end.
+  struct Marks {
+    std::vector<void*> events;
+    std::vector<size_t> steps;
+    ~Marks() {
+      for (void* e : events) gpu::destroyEvent(e);
+    }
+    void record(void* stream) {
+      events.push_back(gpu::createEvent());
+      gpu::recordEvent(events.back(), stream);
+    }
+  } marks;
+  const bool gpuProfile = profiler && onGpu;
+  if (gpuProfile) marks.record(stream);
   for (size_t s = 0; s < stepIn.size(); ++s) {
     for (size_t k = 0; k < stepIn[s].size(); ++k)
       if (stepInIds[s][k] >= 0) stepIn[s][k].data = ptr[static_cast<size_t>(stepInIds[s][k])];
@@ -224,11 +335,18 @@ void ContextState::run(const std::vector<void*>& addresses, void* stream) {
       throw Error(ErrorCode::kFAILED_EXECUTION, e.what())
           .withContext("layer '" + engine->layerNames[s] + "' (" + g.nodes[s]->op + ")");
     }
-    if (profiler) {
-      if (onGpu) gpu::synchronizeStream(stream);  // per-layer times on the GPU cost a wait per layer
+    if (gpuProfile) {
+      marks.record(stream);
+      marks.steps.push_back(s);
+    } else if (profiler) {
       float ms = std::chrono::duration<float, std::milli>(std::chrono::steady_clock::now() - t0).count();
       profiler->reportLayerTime(engine->layerNames[s].c_str(), ms);
     }
+  }
+  if (gpuProfile) {
+    gpu::synchronizeStream(stream);  // the times are known once the layers ran
+    for (size_t i = 0; i < marks.steps.size(); ++i)
+      profiler->reportLayerTime(engine->layerNames[marks.steps[i]].c_str(), gpu::elapsedMs(marks.events[i], marks.events[i + 1]));
   }
 }
 
@@ -526,6 +644,8 @@ std::unique_ptr<ExecutionContext> Engine::createExecutionContext() noexcept {
   try {
     auto impl = std::make_unique<detail::ContextImpl>();
     impl->state = std::make_shared<detail::ContextState>(impl_);
+    // holds the memory it will need at the largest profile shapes from the start (Runtime::setMemoryBudget)
+    impl->state->reserve(impl_->contextBytes);
     return std::make_unique<ExecutionContext>(*this, std::move(impl));
   } catch (const std::exception& e) {
     report(*impl_->logger, Severity::kERROR, std::string("createExecutionContext: ") + e.what());

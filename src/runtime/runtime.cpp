@@ -18,10 +18,18 @@ std::unique_ptr<Runtime> createRuntime(Logger& logger) { return std::make_unique
 
 namespace {
 std::unique_ptr<Engine> load(const void* data, std::size_t size, std::shared_ptr<const void> owner, Logger& logger,
-                             const std::string& what) noexcept {
+                             const std::string& what, std::size_t budget) noexcept {
   try {
     plan::PlanContents c = plan::readPlan(data, size, std::move(owner));
-    return std::make_unique<Engine>(detail::makeEngine(std::move(c), logger));
+    auto impl = detail::makeEngine(std::move(c), logger);
+    detail::measureMemory(impl);
+    impl->memoryBudget = budget;
+    if (budget && (impl->constantBytes > budget || impl->contextBytes > budget - impl->constantBytes))
+      throw Error(ErrorCode::kFAILED_ALLOCATION,
+                  "the plan needs " + std::to_string(impl->constantBytes) + " bytes of constants and " +
+                      std::to_string(impl->contextBytes) + " bytes of activation and scratch memory per execution context (at the max shapes), " +
+                      "more than the runtime's memory budget of " + std::to_string(budget) + " bytes (Runtime::setMemoryBudget)");
+    return std::make_unique<Engine>(std::move(impl));
   } catch (const Error& e) {
     report(logger, Severity::kERROR, "cannot load " + what + ": " + e.what());
   } catch (const std::bad_alloc&) {
@@ -47,7 +55,7 @@ std::unique_ptr<Engine> Runtime::deserializeEngine(const void* data, std::size_t
   }
   std::memcpy(copy, data, size);
   std::shared_ptr<const void> owner(copy, [](const void* p) { std::free(const_cast<void*>(p)); });
-  return load(copy, size, owner, logger_, "plan");
+  return load(copy, size, owner, logger_, "plan", memoryBudget_);
 }
 
 std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noexcept {
@@ -82,7 +90,7 @@ std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noe
     return nullptr;
   }
   std::shared_ptr<const void> owner(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
-  return load(p, size, owner, logger_, what);
+  return load(p, size, owner, logger_, what, memoryBudget_);
 }
 
 }  // namespace kiln

@@ -34,10 +34,15 @@ inline SilentLogger& logger() {
 constexpr std::size_t kMaxIoBytes = 1u << 20;
 constexpr std::size_t kMaxArenaBytes = 16u << 20;
 constexpr int64_t kMaxIoElements = 1 << 18;
+//! Runtime::setMemoryBudget of the plan target: constants + a context's arena and kernel workspace (checked
+//! by the runtime before it allocates; a plan whose conv workspace is huge is refused there).
+constexpr std::size_t kMemoryBudget = 64u << 20;
 
-//! getDeviceMemorySize() is the plan's own (informative, unverified) figure, and a plan's stored value
+//! getDeviceMemorySize() is recomputed at load, but only at the profile shapes, and a plan's stored value
 //! shapes are re-inferred at run time: infer every shape from the context's input shapes here (the same
-//! inference the context runs) and refuse to run when an activation is large or an extent is huge.
+//! inference the context runs) and refuse to run when the activations are large. Huge extents of empty
+//! tensors are run (their products are overflow-checked in the kernels, their scratch memory is bounded by
+//! the runtime's memory budget).
 inline bool inferredShapesSmall(Engine& engine, ExecutionContext& ctx) {
   const detail::EngineImpl& e = engine.impl();
   if (!e.plan.graph) return false;
@@ -60,7 +65,7 @@ inline bool inferredShapesSmall(Engine& engine, ExecutionContext& ctx) {
   for (const auto& info : infos) {
     int64_t n = 1;
     for (int64_t d : info.shape) {
-      if (d < 0 || d > (1 << 20)) return false;  // unknown (value-dependent) or huge
+      if (d < 0) return false;  // unknown (value-dependent)
       if (d > 0 && n > kMaxIoElements * 64 / d) return false;
       n *= d;
     }

@@ -14,6 +14,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
     std::memcpy(bytes.data() + 24, &sum, 8);
   }
   auto runtime = createRuntime(fuzz::logger());
+  runtime->setMemoryBudget(fuzz::kMemoryBudget);
   auto engine = runtime->deserializeEngine(bytes.data(), bytes.size());
   if (!engine) return 0;
   for (int32_t i = 0; i < engine->getNbIOTensors(); ++i) {

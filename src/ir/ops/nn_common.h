@@ -90,9 +90,13 @@ inline WindowDim windowDim(int64_t in, int64_t k, int64_t s, int64_t d, int64_t 
   }
   if (ap == AutoPad::kSAME_UPPER || ap == AutoPad::kSAME_LOWER) {
     if (in < 0 || k < 0) return r;
-    int64_t out = (in + s - 1) / s;
-    int64_t eff = d * (k - 1) + 1;
-    int64_t total = std::max<int64_t>(0, (out - 1) * s + eff - in);
+    int64_t out = in / s + (in % s != 0);
+    // attributes come from untrusted files: overflow-checked ((out - 1) * s < in cannot overflow)
+    int64_t eff = 0, total = 0;
+    if (__builtin_mul_overflow(d, k - 1, &eff) || __builtin_add_overflow(eff, int64_t{1}, &eff) ||
+        __builtin_add_overflow((out - 1) * s, eff - in, &total))
+      invalid("window extents or dilations overflow 64-bit arithmetic");
+    total = std::max<int64_t>(0, total);
     r.out = out;
     r.padBegin = ap == AutoPad::kSAME_UPPER ? total / 2 : total - total / 2;
     r.padEnd = total - r.padBegin;

@@ -142,11 +142,20 @@ inline std::vector<int64_t> kernelFromW(const TensorView& w, const std::vector<i
 
 //! Geometry of a window op (Conv, ConvTranspose, pooling) with the spatial dims padded in front to 3
 //! (1-D and 2-D ops run as 3-D ones with extent-1 leading dims).
+//! a * b for non-negative sizes from untrusted shapes/attributes; throws (badData) instead of overflowing.
+inline int64_t checkedMul(int64_t a, int64_t b) {
+  int64_t r = 0;
+  if (__builtin_mul_overflow(a, b, &r)) badData("size product " + std::to_string(a) + " x " + std::to_string(b) + " overflows");
+  return r;
+}
+
 struct Geom3 {
   int64_t in[3]{1, 1, 1}, out[3]{1, 1, 1}, k[3]{1, 1, 1}, s[3]{1, 1, 1}, d[3]{1, 1, 1}, pb[3]{0, 0, 0}, pe[3]{0, 0, 0};
-  int64_t inSize() const { return in[0] * in[1] * in[2]; }
-  int64_t outSize() const { return out[0] * out[1] * out[2]; }
-  int64_t kSize() const { return k[0] * k[1] * k[2]; }
+  // overflow-checked: the extents come from a plan's attributes and shapes (a zero batch can hide huge
+  // spatial extents behind a 0-element tensor)
+  int64_t inSize() const { return checkedMul(checkedMul(in[0], in[1]), in[2]); }
+  int64_t outSize() const { return checkedMul(checkedMul(out[0], out[1]), out[2]); }
+  int64_t kSize() const { return checkedMul(checkedMul(k[0], k[1]), k[2]); }
 };
 
 //! Forward window geometry from run-time shapes; checks that the output's spatial extents agree.

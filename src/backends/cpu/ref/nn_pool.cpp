@@ -8,6 +8,17 @@ namespace {
 
 enum class PoolKind { kMAX, kAVG, kLP };
 
+int64_t floorDivPos(int64_t a, int64_t b) { return a / b - (a % b != 0 && a < 0); }  // b > 0
+
+//! The taps k in [0, K) of a window starting at `base` with dilation d (> 0) whose position base + k*d lies
+//! in [lo, hi), as [first, last) with first == last when there is none. O(1) whatever K is.
+std::pair<int64_t, int64_t> tapRange(int64_t base, int64_t d, int64_t K, int64_t lo, int64_t hi) {
+  if (hi <= lo) return {0, 0};
+  int64_t first = std::max<int64_t>(0, -floorDivPos(base - lo, d));  // ceil((lo - base) / d)
+  int64_t last = std::min<int64_t>(K, floorDivPos(hi - 1 - base, d) + 1);
+  return {first, std::max(first, last)};
+}
+
 class PoolKernel : public Kernel {
  public:
   PoolKernel(const ir::Node& node, PoolKind kind) : kind_(kind) {
@@ -47,29 +58,30 @@ class PoolKernel : public Kernel {
               for (int64_t o2 = 0; o2 < g.out[2]; ++o2) {
                 const int64_t o = (o0 * g.out[1] + o1) * g.out[2] + o2;
                 const int64_t o_[3] = {o0, o1, o2};
-                // per-dim counts of window taps inside the input and inside the padded input
-                int64_t inside = 1, padded = 1;
+                // per-dim counts of window taps inside the input and inside the padded input, and the
+                // taps [kLo, kHi) inside the input: computed, not counted, so that the work does not grow
+                // with the window (an untrusted plan may declare a huge window over tiny padded data)
+                int64_t inside = 1, padded = 1, kLo[3], kHi[3];
                 for (int dd = 0; dd < 3; ++dd) {
-                  int64_t ci = 0, cp = 0;
-                  for (int64_t k = 0; k < g.k[dd]; ++k) {
-                    int64_t pos = o_[dd] * g.s[dd] - g.pb[dd] + k * g.d[dd];
-                    if (pos >= 0 && pos < g.in[dd]) ++ci;
-                    if (pos >= -g.pb[dd] && pos < g.in[dd] + g.pe[dd]) ++cp;
-                  }
-                  inside *= ci;
-                  padded *= cp;
+                  const int64_t base = o_[dd] * g.s[dd] - g.pb[dd];
+                  auto [lo, hi] = tapRange(base, g.d[dd], g.k[dd], 0, g.in[dd]);
+                  auto [plo, phi] = tapRange(base, g.d[dd], g.k[dd], -g.pb[dd], g.in[dd] + g.pe[dd]);
+                  kLo[dd] = lo;
+                  kHi[dd] = hi;
+                  inside *= hi - lo;
+                  padded *= phi - plo;
                 }
                 double acc = 0;
                 bool found = false;
                 T best{};
                 int64_t bestIdx = 0;
-                for (int64_t k0 = 0; k0 < g.k[0]; ++k0) {
+                for (int64_t k0 = kLo[0]; k0 < kHi[0]; ++k0) {
                   int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
                   if (i0 < 0 || i0 >= g.in[0]) continue;
-                  for (int64_t k1 = 0; k1 < g.k[1]; ++k1) {
+                  for (int64_t k1 = kLo[1]; k1 < kHi[1]; ++k1) {
                     int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
                     if (i1 < 0 || i1 >= g.in[1]) continue;
-                    for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
+                    for (int64_t k2 = kLo[2]; k2 < kHi[2]; ++k2) {
                       int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
                       if (i2 < 0 || i2 >= g.in[2]) continue;
                       const int64_t idx = (i0 * g.in[1] + i1) * g.in[2] + i2;

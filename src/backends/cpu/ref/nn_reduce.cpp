@@ -60,7 +60,8 @@ class ReduceKernel : public Kernel {
       const T* X = x.as<T>();
       T* Y = y.as<T>();
       for (size_t o = 0; o < L.outer.size(); ++o) {
-        const T* xp = X + L.outer[o];
+        // an empty input (its data may be null) has no taps: never offset its pointer
+        const T* xp = x.numel ? X + L.outer[o] : X;
         if constexpr (kIsFloat<T>) {
           double acc;
           if constexpr (R == Red::kMAX || R == Red::kMIN) {
