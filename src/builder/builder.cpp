@@ -14,6 +14,7 @@
 #include "core/logging.h"
 #include "network/network_impl.h"
 #include "passes/pass.h"
+#include "passes/layout.h"
 #include "passes/precision.h"
 #include "runtime/engine_impl.h"
 
@@ -130,8 +131,8 @@ std::vector<ir::Shape> inputShapesFor(const ir::Graph& g, const std::vector<plan
   return shapes;
 }
 
-//! The default passes minus the disabled ones (config and KILN_DISABLE_PASSES, comma-separated).
-std::vector<passes::Pass> selectedPasses(std::set<std::string> disabled) {
+//! The names of the disabled passes: the config's and KILN_DISABLE_PASSES (comma-separated).
+std::set<std::string> disabledPassNames(std::set<std::string> disabled) {
   if (const char* env = std::getenv("KILN_DISABLE_PASSES")) {
     std::string list = env;
     for (size_t pos = 0; pos <= list.size();) {
@@ -141,6 +142,11 @@ std::vector<passes::Pass> selectedPasses(std::set<std::string> disabled) {
       pos = end + 1;
     }
   }
+  return disabled;
+}
+
+//! The default passes minus the disabled ones.
+std::vector<passes::Pass> selectedPasses(const std::set<std::string>& disabled) {
   std::vector<passes::Pass> out;
   for (const passes::Pass& p : passes::defaultPasses())
     if (!disabled.count(p.name)) out.push_back(p);
@@ -201,7 +207,8 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     passes::PassContext pctx{logger_, ir::defaultOpRegistry()};
     std::map<std::string, int64_t> removedByPass;
     pctx.removedNodes = &removedByPass;
-    passes::runToFixpoint(*g, selectedPasses(cfg.disabledPasses), pctx);
+    const std::set<std::string> disabledPasses = disabledPassNames(cfg.disabledPasses);
+    passes::runToFixpoint(*g, selectedPasses(disabledPasses), pctx);
     materializeOutputs(*g);
     g->topologicalSort();
     g->compact();
@@ -215,6 +222,16 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
       passes::lowerFloatPrecision(*g, config.getFlag(BuilderFlag::kFP16) ? DataType::kHALF : DataType::kBF16);
       g->compact();
       g->verify();
+      // channels-last convolutions and pooling (pass name "layout-nhwc")
+      if (!disabledPasses.count("layout-nhwc")) {
+        ir::inferGraphInPlace(ir::defaultOpRegistry(), *g);
+        if (int converted = passes::convertToChannelsLast(*g)) {
+          passes::eliminateDeadNodes(*g, pctx);
+          g->compact();
+          g->verify();
+          report(logger_, Severity::kVERBOSE, "layout-nhwc: " + std::to_string(converted) + " layers compute channels-last");
+        }
+      }
     }
     if (onGpu && config.getFlag(BuilderFlag::kTF32)) passes::markTf32(*g);
     ir::inferGraphInPlace(ir::defaultOpRegistry(), *g);
@@ -247,7 +264,9 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     builder::TimingCache cache;
     if (!cfg.timingCacheFile.empty()) cache.load(cfg.timingCacheFile);
     int timedLayers = 0;
+    size_t layerIndex = 0;
     for (const auto& n : g->nodes) {
+      ++layerIndex;
       std::string layer = "layer '" + n->name + "' (" + n->op + ")";
       std::vector<const backend::Tactic*> applicable;
       std::string reasons;
@@ -280,6 +299,9 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
         } else {
           ++cache.misses;
           ++timedLayers;
+          // progress (kiln build shows it): "timing tactics: layer 3/57 'conv1' (Conv)"
+          LogMessage(logger_, Severity::kVERBOSE) << "timing tactics: layer " << layerIndex << "/" << g->nodes.size() << " '"
+                                                  << n->name << "' (" << n->op << ")";
           auto results = builder::timeTactics(*n, optInfos, cfg.device, applicable);
           double best = -1;
           std::string line = layer + " timed:";
@@ -316,6 +338,7 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     for (size_t p = 0; p < nProfiles; ++p)
       for (int sel : {0, 2, 1}) {
         detail::ContextState state(engine);
+        state.planOnly = true;  // measures; allocates nothing
         auto shapes = inputShapesFor(*engine->plan.graph, profiles, p, sel);
         for (size_t i = 0; i < shapes.size(); ++i) {
           state.ioShapes[i] = shapes[i];
@@ -330,8 +353,11 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
         }
         if (sel == 1 && p == 0) engine->plan.arenaBytes = state.arenaBytes;
         if (state.arenaBytes + state.workspaceBytes > cfg.workspaceLimit && sel == 2)
-          fail("the activation and scratch memory (" + std::to_string(state.arenaBytes + state.workspaceBytes) + " bytes at the max shapes) exceeds the workspace limit of " +
-                   std::to_string(cfg.workspaceLimit) + " bytes",
+          fail("the activation and scratch memory (" + std::to_string(state.arenaBytes + state.workspaceBytes) + " bytes at the max shapes" +
+                   (profiles.empty() ? std::string() : " of optimization profile " + std::to_string(p)) + ": arena " +
+                   std::to_string(state.arenaBytes) + " + kernel workspace " + std::to_string(state.workspaceBytes) +
+                   ") exceeds the workspace limit of " + std::to_string(cfg.workspaceLimit) +
+                   " bytes (BuilderConfig::setMemoryPoolLimit(kWORKSPACE))",
                ErrorCode::kFAILED_ALLOCATION);
       }
     auto bytes = plan::writePlan(engine->plan);

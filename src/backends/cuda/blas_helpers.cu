@@ -1,6 +1,7 @@
 // Small device helpers of the GEMM and convolution tactics: broadcasting a bias into an output, and
 // copying a window of an N-d tensor with zero fill (explicit padding before cuDNN, cropping after it).
 #include "backends/cuda/blas_helpers.h"
+#include "backends/cuda/epilogue.cuh"
 
 namespace kiln::gpu {
 
@@ -56,18 +57,7 @@ __global__ void epilogueKernel(T* __restrict__ y, int64_t n, const T* __restrict
     A v = toAcc(y[i]);
     if (bias) v += toAcc(bias[(i / inner) % channels]);
     if (z) v += toAcc(z[i]);
-    switch (a.act) {
-      case Act::kNone: break;
-      case Act::kRelu: v = v > A(0) ? v : A(0); break;
-      case Act::kClip: v = v < A(a.alpha) ? A(a.alpha) : (v > A(a.beta) ? A(a.beta) : v); break;
-      case Act::kLeakyRelu: v = v >= A(0) ? v : v * A(a.alpha); break;
-      case Act::kSigmoid: v = A(1) / (A(1) + exp(-v)); break;
-      case Act::kTanh: v = tanh(v); break;
-      case Act::kHardSigmoid: v = fmax(A(0), fmin(A(1), A(a.alpha) * v + A(a.beta))); break;
-      case Act::kHardSwish: v = v * fmax(A(0), fmin(A(1), v / A(6) + A(0.5))); break;
-      case Act::kSilu: v = v / (A(1) + exp(-v)); break;
-      case Act::kGelu: v = A(0.5) * v * (A(1) + erf(v * A(0.70710678118654752440))); break;
-    }
+    v = applyAct(v, a);
     y[i] = fromAcc<T>(v);
   }
 }

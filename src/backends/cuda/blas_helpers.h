@@ -37,5 +37,7 @@ void applyEpilogue(void* y, DataType dtype, int64_t n, const void* bias, int64_t
 
 //! Conv and ConvTranspose on cuDNN (conv_dnn.cpp), registered by registerBlasKernels.
 void registerConvKernels(KernelRegistry& reg);
+//! Channels-last depthwise convolution (conv_depthwise.cu), registered by registerBlasKernels.
+void registerDepthwiseKernels(KernelRegistry& reg);
 
 }  // namespace kiln::gpu

@@ -82,7 +82,13 @@ std::vector<int> packedStrides(const std::vector<int>& dims) {
   return s;
 }
 
-void setTensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, const std::vector<int>& dims) {
+//! `dims` in cuDNN's order [N, C, spatial...]; `nhwc`: the memory holds [N, spatial..., C].
+void setTensor(cudnnTensorDescriptor_t d, cudnnDataType_t t, const std::vector<int>& dims, bool nhwc = false) {
+  if (nhwc) {
+    checkDnn(cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NHWC, t, static_cast<int>(dims.size()), dims.data()),
+             "set NHWC tensor desc");
+    return;
+  }
   std::vector<int> st = packedStrides(dims);
   checkDnn(cudnnSetTensorNdDescriptor(d, t, static_cast<int>(dims.size()), dims.data(), st.data()), "set tensor desc");
 }
@@ -115,8 +121,11 @@ struct AlgoChoice {
 
 class ConvBase : public Kernel {
  public:
-  ConvBase(const ir::Node& n, bool transpose, int forcedAlgo = -1)
+  //! `fused`: one cudnnConvolutionBiasActivationForward call does bias, residual and ReLU (see supportsFused).
+  ConvBase(const ir::Node& n, bool transpose, int forcedAlgo = -1, bool fused = false)
       : transpose_(transpose),
+        fused_(fused),
+        nhwc_(n.op == "ConvNHWC"),
         forcedAlgo_(forcedAlgo), dtype_(n.outputs[0]->dtype), group_(static_cast<int>(n.attrs.getInt("group", 1))) {
     size_t spatial = n.inputs[0]->shape.size() - 2;
     window_ = ir::nn::parseWindow(n.attrs, std::vector<int64_t>(spatial, 1));
@@ -173,6 +182,10 @@ class ConvBase : public Kernel {
         copyWindow(extra, dst, X.data, src, begin, esz, s);
         xin = extra;
       }
+      if (fused_) {
+        runFused(ctx, d, g, a, xin, dnnWs);
+        return;
+      }
       checkDnn(cudnnConvolutionForward(h, one, d.x, xin, d.w, W.data, d.conv,
                                        static_cast<cudnnConvolutionFwdAlgo_t>(a.algo), dnnWs, a.workspace, zero, d.y,
                                        Y.data),
@@ -210,12 +223,14 @@ class ConvBase : public Kernel {
   Geometry geometry(const TensorView& X, const TensorView& W, const TensorView& Y) const {
     Geometry g;
     size_t sp = X.shape.size() - 2;
+    // channels-first: [N, C, spatial...]; ConvNHWC: [N, spatial..., C] (W: [M, k..., C/group])
+    const int64_t chan = nhwc_ ? X.rank() - 1 : 1, sp0 = nhwc_ ? 1 : 2;
     g.n = toInt(X.dim(0));
-    g.c = toInt(X.dim(1));
-    g.m = toInt(Y.dim(1));
+    g.c = toInt(X.dim(chan));
+    g.m = toInt(Y.dim(chan));
     if (W.shape.size() != X.shape.size()) throw Error(ErrorCode::kFAILED_EXECUTION, "weights rank differs from the input's");
     for (size_t i = 0; i < sp; ++i) {
-      int64_t in = X.dim(static_cast<int64_t>(2 + i)), k = W.dim(static_cast<int64_t>(2 + i));
+      int64_t in = X.dim(static_cast<int64_t>(sp0 + i)), k = W.dim(static_cast<int64_t>(sp0 + i));
       int64_t st = window_.strides[i], dl = window_.dilations[i];
       ir::nn::WindowDim wd;
       if (!transpose_) {
@@ -225,7 +240,7 @@ class ConvBase : public Kernel {
         wd = ir::nn::convTransposeDim(in, k, st, dl, outputPadding_[i], window_.pads[i], window_.pads[i + sp],
                                       window_.autoPad, os);
       }
-      if (wd.out != Y.dim(static_cast<int64_t>(2 + i)))
+      if (wd.out != Y.dim(static_cast<int64_t>(sp0 + i)))
         throw Error(ErrorCode::kFAILED_EXECUTION, "convolution output extent differs from the inferred one");
       if (wd.padBegin < 0 || wd.padEnd < 0) throw Error(ErrorCode::kUNSUPPORTED_NODE, "negative padding on the GPU");
       g.in.push_back(toInt(in));
@@ -250,6 +265,8 @@ class ConvBase : public Kernel {
         if (wd.padBegin + wd.out > full) throw Error(ErrorCode::kUNSUPPORTED_NODE, "transposed convolution crop out of range");
       }
     }
+    if (nhwc_ && !g.symmetric)
+      throw Error(ErrorCode::kUNSUPPORTED_NODE, "channels-last convolutions take symmetric padding only");
     if (sp == 1) {  // cuDNN wants at least 2 spatial dims: a leading extent-1 dim
       for (auto* v : {&g.in, &g.out, &g.k, &g.stride, &g.dil}) v->insert(v->begin(), 1);
       g.padBegin.insert(g.padBegin.begin(), 0);
@@ -281,9 +298,11 @@ class ConvBase : public Kernel {
       wd = {g.c, g.m / group_};  // the forward filter of the adjoint convolution
     }
     for (int k : g.k) wd.push_back(k);
-    setTensor(d.x, t, xd);
-    setTensor(d.y, t, yd);
-    checkDnn(cudnnSetFilterNdDescriptor(d.w, t, CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()), wd.data()), "set filter");
+    setTensor(d.x, t, xd, nhwc_);
+    setTensor(d.y, t, yd, nhwc_);
+    checkDnn(cudnnSetFilterNdDescriptor(d.w, t, nhwc_ ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW, static_cast<int>(wd.size()),
+                                        wd.data()),
+             "set filter");
     cudnnDataType_t acc = dtype_ == DataType::kDOUBLE ? CUDNN_DATA_DOUBLE : CUDNN_DATA_FLOAT;
     checkDnn(cudnnSetConvolutionNdDescriptor(d.conv, static_cast<int>(sp), pads.data(), st.data(), dl.data(),
                                              CUDNN_CROSS_CORRELATION, acc),
@@ -345,17 +364,46 @@ class ConvBase : public Kernel {
     return best;
   }
 
+  //! y = act(conv(x) + z + bias) in one cuDNN call: act is ReLU or none; without a residual, z is y with
+  //! weight 0.
+  void runFused(const KernelContext& ctx, Descs& d, const Geometry& g, const AlgoChoice& a, const void* xin,
+                void* dnnWs) const {
+    const TensorView& Y = ctx.outputs[0];
+    const void* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? ctx.inputs[3].data : nullptr;
+    std::vector<int> bd(2 + g.in.size(), 1);
+    bd[1] = g.m;
+    setTensor(d.bias, dnnType(dtype_), bd);
+    cudnnActivationDescriptor_t actDesc = nullptr;
+    checkDnn(cudnnCreateActivationDescriptor(&actDesc), "create activation desc");
+    struct Guard {
+      cudnnActivationDescriptor_t a;
+      ~Guard() { cudnnDestroyActivationDescriptor(a); }
+    } guard{actDesc};
+    checkDnn(cudnnSetActivationDescriptor(actDesc, act_.act == Act::kRelu ? CUDNN_ACTIVATION_RELU : CUDNN_ACTIVATION_IDENTITY,
+                                          CUDNN_PROPAGATE_NAN, 0.0),
+             "set activation");
+    float onef = 1.f, alpha2 = z ? 1.f : 0.f;
+    checkDnn(cudnnConvolutionBiasActivationForward(cudnnHandle(), &onef, d.x, xin, d.w, ctx.inputs[1].data, d.conv,
+                                                   static_cast<cudnnConvolutionFwdAlgo_t>(a.algo), dnnWs, a.workspace,
+                                                   &alpha2, d.y, z ? z : Y.data, d.bias, ctx.inputs[2].data, actDesc,
+                                                   d.y, Y.data),
+             "fused convolution forward");
+  }
+
   //! Bias, residual (Conv's input 3) and fused activation in one pass over Y.
   void epilogue(const KernelContext& ctx, cudaStream_t s) const {
     const TensorView& Y = ctx.outputs[0];
     const void* bias = ctx.inputs.size() > 2 && ctx.inputs[2].present && ctx.inputs[2].numel ? ctx.inputs[2].data : nullptr;
     const void* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? ctx.inputs[3].data : nullptr;
     int64_t inner = 1;
-    for (size_t i = 2; i < Y.shape.size(); ++i) inner *= Y.shape[i];
-    applyEpilogue(Y.data, dtype_, Y.numel, bias, Y.dim(1), inner, z, act_, s);
+    if (!nhwc_)
+      for (size_t i = 2; i < Y.shape.size(); ++i) inner *= Y.shape[i];
+    applyEpilogue(Y.data, dtype_, Y.numel, bias, Y.dim(nhwc_ ? Y.rank() - 1 : 1), inner, z, act_, s);
   }
 
   bool transpose_;
+  bool fused_;
+  bool nhwc_;       //!< ConvNHWC: channels-last X/Y/Z, KRSC weights
   int forcedAlgo_;  //!< a cuDNN forward algorithm chosen by tactic timing, -1: cuDNN's heuristics
   DataType dtype_;
   int group_;
@@ -366,6 +414,22 @@ class ConvBase : public Kernel {
   mutable std::mutex mu_;
   mutable std::map<Geometry, AlgoChoice> cache_;
 };
+
+//! cudnnConvolutionBiasActivationForward: a bias, ReLU or no activation (no activation only with the
+//! precomputed implicit GEMM), float16/bfloat16/float32.
+bool supportsFused(const ir::Node& n, std::string* why) {
+  if (!supportsConv(n, why)) return false;
+  const std::string act = n.attrs.getString("kiln_act", "");
+  if (!act.empty() && act != "Relu") {
+    if (why) *why = "cuDNN's fused convolution applies ReLU only";
+    return false;
+  }
+  if (n.inputs.size() < 3 || !n.inputs[2] || n.outputs[0]->dtype == DataType::kDOUBLE) {
+    if (why) *why = "cuDNN's fused convolution needs a bias";
+    return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -401,12 +465,24 @@ void registerConvKernels(KernelRegistry& reg) {
         break;
     }
     reg.add("Conv", f);
+    reg.add("ConvNHWC", f);
   }
+  Tactic fused;  // bias + residual + ReLU in cuDNN's one call
+  fused.name = "cudnn_fused";
+  fused.supports = supportsFused;
+  fused.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> {
+    const bool relu = n.attrs.getString("kiln_act", "") == "Relu";
+    return std::make_unique<ConvBase>(n, false, relu ? -1 : static_cast<int>(CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM),
+                                      true);
+  };
+  reg.add("Conv", fused);
+  reg.add("ConvNHWC", fused);
   Tactic c;
   c.name = "cudnn";
   c.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, false); };
   c.supports = supportsConv;
   reg.add("Conv", c);  // last: the default when tactics are not timed
+  reg.add("ConvNHWC", c);
   Tactic t;
   t.name = "cudnn";
   t.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<ConvBase>(n, true); };

@@ -54,7 +54,9 @@ struct GemmCall {
   const void* b{nullptr};
   void* d{nullptr};
   const void* bias{nullptr};  //!< [N], D's type
-  bool accumulate{false};     //!< D = ... + beta * D
+  bool relu{false};           //!< ReLU epilogue (after bias and accumulation)
+  bool accumulate{false};     //!< D = ... + beta * C
+  const void* c{nullptr};     //!< C of the accumulation (nullptr: D itself), D's shape
   double alpha{1.0}, beta{0.0};
 };
 
@@ -87,9 +89,11 @@ class LtGemm {
     cublasOperation_t opB = c.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
     checkLt(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &opA, sizeof(opA)), "set TRANSA");
     checkLt(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &opB, sizeof(opB)), "set TRANSB");
-    if (c.bias) {
-      cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    if (c.bias || c.relu) {
+      cublasLtEpilogue_t epi = c.bias ? (c.relu ? CUBLASLT_EPILOGUE_RELU_BIAS : CUBLASLT_EPILOGUE_BIAS) : CUBLASLT_EPILOGUE_RELU;
       checkLt(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof(epi)), "set EPILOGUE");
+    }
+    if (c.bias) {
       checkLt(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &c.bias, sizeof(c.bias)), "set BIAS");
       cudaDataType_t bt = types_.data;
       checkLt(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &bt, sizeof(bt)), "set BIAS type");
@@ -119,7 +123,8 @@ class LtGemm {
     double ad = c.alpha, bd = c.accumulate ? c.beta : 0.0;
     const void* alpha = types_.scale == CUDA_R_64F ? static_cast<const void*>(&ad) : &af;
     const void* beta = types_.scale == CUDA_R_64F ? static_cast<const void*>(&bd) : &bf;
-    checkLt(cublasLtMatmul(h, op, alpha, c.b, la, c.a, lb, beta, c.d, ld, c.d, ld, &algo, workspace, ws, stream),
+    const void* cm = c.accumulate && c.c ? c.c : c.d;
+    checkLt(cublasLtMatmul(h, op, alpha, c.b, la, c.a, lb, beta, cm, ld, c.d, ld, &algo, workspace, ws, stream),
             "Matmul");
   }
 
@@ -132,7 +137,8 @@ class LtGemm {
       return v % 256 == 0 ? 256 : v % 16 == 0 ? 16 : 4;
     };
     AlgoKey key{c.m, c.n, c.k, c.transA, c.transB, c.batch, c.strideA, c.strideB,
-                (c.bias ? 1 : 0) | (c.accumulate ? 2 : 0), align(c.a) * 1000 + align(c.b), align(c.d) + static_cast<int>(ws >> 20) * 1000};
+                (c.bias ? 1 : 0) | (c.accumulate ? 2 : 0) | (c.relu ? 4 : 0), align(c.a) * 1000 + align(c.b),
+                align(c.d) + align(c.accumulate && c.c ? c.c : c.d) * 10 + static_cast<int>(ws >> 20) * 1000};
     {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = cache_.find(key);
@@ -234,11 +240,12 @@ class MatMulKernel final : public Kernel {
     // the bias rides on cuBLASLt's epilogue when the product is one (possibly batched) GEMM; the
     // activation runs as one pass afterwards
     auto finish = [&] { applyEpilogue(Y.data, Y.dtype, Y.numel, nullptr, 1, 1, nullptr, act_, s); };
-    if (prodB == 1 && !ta) {  // fold A's batch into M: one GEMM
+    if (prodB == 1 && !ta) {  // fold A's batch into M: one GEMM (bias and ReLU in cuBLASLt's epilogue)
       c.m = M * prodA;
       c.bias = bias;
+      c.relu = act_.act == Act::kRelu;
       gemm_.run(c, ctx.workspace, ctx.workspaceBytes, s);
-      finish();
+      if (!c.relu) finish();
       return;
     }
     if (hasBias) {  // other batch layouts: bias added with the activation
@@ -364,6 +371,60 @@ class GemmKernel final : public Kernel {
   std::shared_ptr<void> bias_;
 };
 
+// ---- 1x1 channels-last convolution as one GEMM ----
+
+//! A ConvNHWC with a 1x1 kernel, stride 1, no padding and one group is Y[P, M] = X[P, C] W[M, C]^T over the
+//! P = N*H*W pixels: one cuBLASLt GEMM with bias, residual (C = Z, beta 1) and ReLU in its epilogue.
+bool supportsConv1x1(const ir::Node& n, std::string* why) {
+  if (!supportsFloat(n, why)) return false;
+  const ir::Value* w = n.inputs[1];
+  bool ok = n.inputs[0]->shape.size() == 4 && w->shape.size() == 4 && w->shape[1] == 1 && w->shape[2] == 1 &&
+            n.attrs.getInt("group", 1) == 1 && n.attrs.getString("auto_pad", "NOTSET") != "SAME_UPPER" &&
+            n.attrs.getString("auto_pad", "NOTSET") != "SAME_LOWER";
+  for (int64_t v : n.attrs.getInts("strides", {1, 1})) ok = ok && v == 1;
+  for (int64_t v : n.attrs.getInts("pads", {0, 0, 0, 0})) ok = ok && v == 0;
+  if (!ok && why) *why = "not a 1x1, stride-1, unpadded, single-group convolution";
+  return ok;
+}
+
+class Conv1x1Kernel final : public Kernel {
+ public:
+  explicit Conv1x1Kernel(const ir::Node& n) : gemm_(n.outputs[0]->dtype, n.attrs.getInt("kiln_tf32", 0) != 0), act_(parseAct(n.attrs)) {}
+
+  std::size_t workspaceSize(std::span<const TensorView>, std::span<const TensorView>) const override { return kLtWorkspace; }
+
+  void run(const KernelContext& ctx) const override {
+    const TensorView& X = ctx.inputs[0];
+    const TensorView& W = ctx.inputs[1];
+    const TensorView& Y = ctx.outputs[0];
+    if (Y.numel == 0) return;
+    if (X.rank() != 4 || W.rank() != 4 || Y.rank() != 4 || W.dim(3) != X.dim(3) || Y.dim(3) != W.dim(0) ||
+        X.numel / X.dim(3) != Y.numel / Y.dim(3))
+      throw Error(ErrorCode::kFAILED_EXECUTION, "1x1 convolution: shapes do not match");
+    GemmCall c;
+    c.m = X.numel / X.dim(3);
+    c.k = X.dim(3);
+    c.n = W.dim(0);
+    c.transB = true;
+    c.a = X.data, c.b = W.data, c.d = Y.data;
+    c.bias = ctx.inputs.size() > 2 && ctx.inputs[2].present && ctx.inputs[2].numel ? ctx.inputs[2].data : nullptr;
+    if (ctx.inputs.size() > 3 && ctx.inputs[3].present) {
+      c.accumulate = true;
+      c.beta = 1.0;
+      c.c = ctx.inputs[3].data;
+    }
+    c.relu = act_.act == Act::kRelu;
+    cudaStream_t s = streamOf(ctx);
+    if (c.k == 0) throw Error(ErrorCode::kFAILED_EXECUTION, "1x1 convolution without input channels");
+    gemm_.run(c, ctx.workspace, ctx.workspaceBytes, s);
+    if (!c.relu) applyEpilogue(Y.data, Y.dtype, Y.numel, nullptr, 1, 1, nullptr, act_, s);
+  }
+
+ private:
+  LtGemm gemm_;
+  ActParams act_;
+};
+
 }  // namespace
 
 void registerBlasKernels(KernelRegistry& reg) {
@@ -378,6 +439,12 @@ void registerBlasKernels(KernelRegistry& reg) {
   gm.supports = supportsFloat;
   reg.add("Gemm", gm);
   registerConvKernels(reg);
+  Tactic c1;  // after cuDNN's: without timing, the GEMM is the default for the 1x1 convolutions it can do
+  c1.name = "cublaslt_1x1";
+  c1.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<Conv1x1Kernel>(n); };
+  c1.supports = supportsConv1x1;
+  reg.add("ConvNHWC", c1);
+  registerDepthwiseKernels(reg);
 }
 
 }  // namespace kiln::gpu

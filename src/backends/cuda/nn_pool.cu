@@ -11,6 +11,7 @@ enum class PoolKind { kMAX, kAVG, kLP };
 struct PoolGeom {
   int32_t in[3], out[3], k[3], s[3], d[3], pb[3], pe[3];
   int64_t inSz, outSz, NC;
+  int64_t C;  //!< channels-last ([N, spatial..., C]): the channel count; 0 for channels-first
 };
 
 template <class T, PoolKind K>
@@ -20,13 +21,25 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, int64_t* 
   const int64_t total = g.NC * g.outSz;
   for (int64_t t = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; t < total;
        t += static_cast<int64_t>(gridDim.x) * blockDim.x) {
-    const int64_t nc = t / g.outSz;
-    int32_t sp = static_cast<int32_t>(t - nc * g.outSz);
+    int64_t nc, es;  // es: element stride within a plane
+    int32_t sp;
+    const T* xp;
+    if (g.C > 0) {  // t = (n * outSz + sp) * C + c
+      const int64_t c = t % g.C, r = t / g.C, n = r / g.outSz;
+      sp = static_cast<int32_t>(r - n * g.outSz);
+      nc = n * g.C + c;
+      xp = x + n * g.inSz * g.C + c;
+      es = g.C;
+    } else {
+      nc = t / g.outSz;
+      sp = static_cast<int32_t>(t - nc * g.outSz);
+      xp = x + nc * g.inSz;
+      es = 1;
+    }
     const int32_t o2 = sp % g.out[2];
     sp /= g.out[2];
     const int32_t o1 = sp % g.out[1], o0 = sp / g.out[1];
     const int32_t b0 = o0 * g.s[0] - g.pb[0], b1 = o1 * g.s[1] - g.pb[1], b2 = o2 * g.s[2] - g.pb[2];
-    const T* xp = x + nc * g.inSz;
     A acc = 0;
     T best{};
     bool found = false;
@@ -41,7 +54,7 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, int64_t* 
           const int32_t i2 = b2 + k2 * g.d[2];
           if (i2 < 0 || i2 >= g.in[2]) continue;
           const int32_t idx = (i0 * g.in[1] + i1) * g.in[2] + i2;
-          const T v = xp[idx];
+          const T v = xp[idx * es];
           if constexpr (K == PoolKind::kMAX) {
             bool better;
             if constexpr (kIsFloatDev<T>) better = toAcc(v) > toAcc(best);
@@ -88,7 +101,7 @@ __global__ void poolKernel(const T* __restrict__ x, T* __restrict__ y, int64_t* 
 
 class PoolKernel final : public Kernel {
  public:
-  PoolKernel(const ir::Node& node, PoolKind kind) : kind_(kind) {
+  PoolKernel(const ir::Node& node, PoolKind kind) : kind_(kind), nhwc_(node.op.ends_with("NHWC")) {
     DataType t = node.inputs[0]->dtype;
     bool ok = isFloatT(t) || (kind == PoolKind::kMAX && (t == DataType::kINT8 || t == DataType::kUINT8));
     if (!ok) unsupported(node, std::string("data type ") + dataTypeName(t) + " is not supported");
@@ -107,16 +120,17 @@ class PoolKernel final : public Kernel {
     const size_t n = kernel_.size();
     if (x.rank() != static_cast<int64_t>(n) + 2 || y.rank() != x.rank())
       badData("pooling: input rank does not match kernel_shape");
-    if (y.dim(0) != x.dim(0) || y.dim(1) != x.dim(1)) badData("pooling: output shape mismatch");
+    const int64_t chan = nhwc_ ? x.rank() - 1 : 1, sp0 = nhwc_ ? 1 : 2;
+    if (y.dim(0) != x.dim(0) || y.dim(chan) != x.dim(chan) || (nhwc_ && ind)) badData("pooling: output shape mismatch");
     PoolGeom g;
     for (int i = 0; i < 3; ++i) g.in[i] = g.out[i] = g.k[i] = g.s[i] = g.d[i] = 1, g.pb[i] = g.pe[i] = 0;
     const size_t off = 3 - n;
     int64_t inSz = 1, outSz = 1;
     for (size_t i = 0; i < n; ++i) {
-      const int64_t in = x.dim(static_cast<int64_t>(i) + 2);
+      const int64_t in = x.dim(static_cast<int64_t>(i) + sp0);
       ir::nn::WindowDim wd = ir::nn::windowDim(in, kernel_[i], window_.strides[i], window_.dilations[i], window_.pads[i],
                                                window_.pads[n + i], window_.autoPad, window_.ceilMode);
-      if (wd.out != y.dim(static_cast<int64_t>(i) + 2)) badData("pooling: output extent does not match the computed one");
+      if (wd.out != y.dim(static_cast<int64_t>(i) + sp0)) badData("pooling: output extent does not match the computed one");
       g.in[off + i] = static_cast<int32_t>(in);
       g.out[off + i] = static_cast<int32_t>(wd.out);
       g.k[off + i] = static_cast<int32_t>(kernel_[i]);
@@ -130,7 +144,8 @@ class PoolKernel final : public Kernel {
     if (inSz >= (int64_t{1} << 31) || outSz >= (int64_t{1} << 31)) badData("pooling: spatial size too large for the GPU kernel");
     g.inSz = inSz;
     g.outSz = outSz;
-    g.NC = x.dim(0) * x.dim(1);
+    g.NC = x.dim(0) * x.dim(chan);
+    g.C = nhwc_ ? x.dim(chan) : 0;
     const int64_t total = g.NC * outSz;
     if (total == 0) return;
     cudaStream_t st = streamOf(ctx);
@@ -159,6 +174,7 @@ class PoolKernel final : public Kernel {
 
  private:
   PoolKind kind_;
+  bool nhwc_;  //!< MaxPoolNHWC / AveragePoolNHWC: channels-last X and Y
   std::vector<int64_t> kernel_;
   ir::nn::Window window_;
   bool countIncludePad_{false};
@@ -243,6 +259,8 @@ Tactic globalTactic() {
 void registerPoolKernels(KernelRegistry& reg) {
   reg.add("MaxPool", poolTactic<PoolKind::kMAX>());
   reg.add("AveragePool", poolTactic<PoolKind::kAVG>());
+  reg.add("MaxPoolNHWC", poolTactic<PoolKind::kMAX>());
+  reg.add("AveragePoolNHWC", poolTactic<PoolKind::kAVG>());
   reg.add("LpPool", poolTactic<PoolKind::kLP>());
   reg.add("GlobalMaxPool", globalTactic<PoolKind::kMAX>());
   reg.add("GlobalAveragePool", globalTactic<PoolKind::kAVG>());

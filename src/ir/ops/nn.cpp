@@ -74,12 +74,11 @@ void requireChannelVector(InferContext& c, int i, int64_t C, const char* what) {
 
 //! Checks shared by Conv and ConvTranspose (types, ranks, kernel_shape against W, group); returns the
 //! kernel extents and the group count.
-std::pair<std::vector<int64_t>, int64_t> convKernelAndGroup(InferContext& c, const char* what) {
+std::pair<std::vector<int64_t>, int64_t> convKernelAndGroup(InferContext& c, const char* what, const Shape& x,
+                                                            const Shape& w) {
   requireFloat(c, 0, (std::string(what) + " input X").c_str());
   requireSameType(c, 0, 1);
   requireSameType(c, 0, 2);
-  const Shape& x = c.inputShape(0);
-  const Shape& w = c.inputShape(1);
   if (x.size() < 3) c.fail("X must have rank >= 3 ([N, C, spatial...]), got " + str(x));
   if (w.size() != x.size()) c.fail("W " + str(w) + " must have the rank of X " + str(x));
   const size_t n = x.size() - 2;
@@ -96,10 +95,24 @@ std::pair<std::vector<int64_t>, int64_t> convKernelAndGroup(InferContext& c, con
   return {k, group};
 }
 
-void inferConv(InferContext& c) {
-  auto [k, group] = convKernelAndGroup(c, "Conv");
-  const Shape& x = c.inputShape(0);
-  const Shape& w = c.inputShape(1);
+//! The channels-last view of a channels-first shape ([N, C, spatial...] -> [N, spatial..., C]) and back.
+Shape channelsLast(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape r{s[0]};
+  r.insert(r.end(), s.begin() + 2, s.end());
+  r.push_back(s[1]);
+  return r;
+}
+Shape channelsFirst(const Shape& s) {
+  if (s.size() < 3) return s;
+  Shape r{s[0], s.back()};
+  r.insert(r.end(), s.begin() + 1, s.end() - 1);
+  return r;
+}
+
+//! Conv's output shape (channels first) from X and W in channels-first order; checks everything but Z.
+Shape convOutShape(InferContext& c, const Shape& x, const Shape& w) {
+  auto [k, group] = convKernelAndGroup(c, "Conv", x, w);
   const size_t n = x.size() - 2;
   const int64_t C = x[1], cpg = w[1], M = w[0];
   int64_t expectC = 0;
@@ -115,6 +128,24 @@ void inferConv(InferContext& c) {
     out.push_back(nn::windowDim(x[2 + i], k[i], win.strides[i], win.dilations[i], win.pads[i], win.pads[n + i],
                                 win.autoPad, win.ceilMode)
                       .out);
+  return out;
+}
+
+void inferConv(InferContext& c) {
+  Shape out = convOutShape(c, c.inputShape(0), c.inputShape(1));
+  if (c.hasInput(3)) {
+    requireSameType(c, 0, 3);
+    requireSameShape(c, 3, out, "residual Z");
+  }
+  checkFusedActivation(c);
+  c.setOutput(0, c.inputType(0), out);
+}
+
+//! kiln ConvNHWC: Conv on channels-last tensors (2-D): X [N, H, W, C], W [M, kH, kW, C/group], Z and Y
+//! [N, oH, oW, M]; attributes as Conv's (explicit symmetric pads only, no ceil_mode).
+void inferConvNHWC(InferContext& c) {
+  if (c.inputRank(0) != 4 || c.inputRank(1) != 4) c.fail("ConvNHWC takes rank-4 X and W");
+  Shape out = channelsLast(convOutShape(c, channelsFirst(c.inputShape(0)), channelsFirst(c.inputShape(1))));
   if (c.hasInput(3)) {
     requireSameType(c, 0, 3);
     requireSameShape(c, 3, out, "residual Z");
@@ -124,9 +155,9 @@ void inferConv(InferContext& c) {
 }
 
 void inferConvTranspose(InferContext& c) {
-  auto [k, group] = convKernelAndGroup(c, "ConvTranspose");
   const Shape& x = c.inputShape(0);
   const Shape& w = c.inputShape(1);
+  auto [k, group] = convKernelAndGroup(c, "ConvTranspose", x, w);
   const size_t n = x.size() - 2;
   const int64_t C = x[1];
   if (C >= 0 && w[0] >= 0 && w[0] != C)
@@ -159,11 +190,13 @@ void inferConvTranspose(InferContext& c) {
 // ---------------------------------------------------------------------------------------------------------
 // Pooling
 
-void inferPool(InferContext& c, bool isMax) {
+void inferPool(InferContext& c, bool isMax, bool channelsLastLayout = false) {
   DataType t = c.inputType(0);
   bool typeOk = isFloatingType(t) || (isMax && (t == DataType::kINT8 || t == DataType::kUINT8));
   if (!typeOk) c.fail(std::string("unsupported input type ") + dataTypeName(t));
-  const Shape& x = c.inputShape(0);
+  if (channelsLastLayout && (c.inputRank(0) != 4 || c.numOutputs() != 1))
+    c.fail("channels-last pooling takes a rank-4 X and has one output");
+  const Shape x = channelsLastLayout ? channelsFirst(c.inputShape(0)) : c.inputShape(0);
   if (x.size() < 3) c.fail("X must have rank >= 3 ([N, C, spatial...]), got " + str(x));
   const size_t n = x.size() - 2;
   auto k = c.attrs().requireInts("kernel_shape");
@@ -180,7 +213,7 @@ void inferPool(InferContext& c, bool isMax) {
     out.push_back(nn::windowDim(x[2 + i], k[i], win.strides[i], win.dilations[i], win.pads[i], win.pads[n + i],
                                 win.autoPad, win.ceilMode)
                       .out);
-  c.setOutput(0, t, out);
+  c.setOutput(0, t, channelsLastLayout ? channelsLast(out) : out);
   if (c.numOutputs() > 1) {
     if (!isMax) c.fail("only MaxPool has a second output");
     c.setOutput(1, DataType::kINT64, out);
@@ -445,6 +478,12 @@ void registerNnOps(OpRegistry& reg) {
   reg.add({"Conv", 2, 4, 1, 1, inferConv,
            "Y = act(conv(X, W) + B + Z); auto_pad, dilations, group, kernel_shape, pads, strides (+kiln ceil_mode, "
            "residual input Z, kiln_act, kiln_act_alpha, kiln_act_beta)"});
+  reg.add({"ConvNHWC", 2, 4, 1, 1, inferConvNHWC,
+           "kiln: Conv on channels-last 2-D tensors: X [N,H,W,C], W [M,kH,kW,C/group], Z/Y [N,oH,oW,M] (GPU layout pass)"});
+  reg.add({"MaxPoolNHWC", 1, 1, 1, 1, [](InferContext& c) { inferPool(c, true, true); },
+           "kiln: MaxPool on channels-last 2-D tensors [N,H,W,C] (no Indices)"});
+  reg.add({"AveragePoolNHWC", 1, 1, 1, 1, [](InferContext& c) { inferPool(c, false, true); },
+           "kiln: AveragePool on channels-last 2-D tensors [N,H,W,C]"});
   reg.add({"ConvTranspose", 2, 3, 1, 1, inferConvTranspose,
            "transposed convolution; auto_pad, dilations, group, kernel_shape, output_padding, output_shape, pads, strides"});
   reg.add({"MaxPool", 1, 1, 1, 2, [](InferContext& c) { inferPool(c, true); },
