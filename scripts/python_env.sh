@@ -12,3 +12,9 @@ fi
 .venv/bin/python -c "import onnx, numpy" 2>/dev/null || .venv/bin/python -m pip install -q onnx numpy
 .venv/bin/python -c "import pybind11, pytest, scikit_build_core" 2>/dev/null ||
   .venv/bin/python -m pip install -q pybind11 pytest scikit-build-core
+# The samples' tests (samples/tests) use the pretrained PP-OCR text-direction and text-detection ONNX models
+# that the rapidocr_onnxruntime wheel carries (15 MB). Only the model files are used: --no-deps keeps its
+# runtime dependencies (opencv, onnxruntime) out. Without it those two cases are skipped.
+.venv/bin/python -c "import importlib.util as u, sys; sys.exit(u.find_spec('rapidocr_onnxruntime') is None)" 2>/dev/null ||
+  .venv/bin/python -m pip install -q --no-deps rapidocr_onnxruntime==1.4.4 ||
+  echo "python_env.sh: could not install rapidocr_onnxruntime; the samples' pretrained cases will be skipped"

@@ -9,6 +9,8 @@ command -v g++ >/dev/null || need+=(g++)
 command -v python3 >/dev/null || need+=(python3 python3-pip python3-venv)
 # ONNX's own test models (the reader parses every one of them; the conformance suite runs them)
 dpkg -s libonnx-testdata >/dev/null 2>&1 || need+=(libonnx-testdata)
+# stb (image load/write) for the samples (samples/)
+[ -f /usr/include/stb/stb_image.h ] || need+=(libstb-dev)
 # scripts/fuzz.sh only (--fuzz): clang with its libFuzzer/sanitizer runtimes; the normal build does not need them.
 if [ "${1:-}" = "--fuzz" ]; then
   command -v clang++ >/dev/null || need+=(clang)

@@ -305,4 +305,30 @@ std::unique_ptr<Engine> loadEngine(Runtime& runtime, CliLogger& logger, const st
   return engine;
 }
 
+bool parseArgsOrHelp(ArgParser& p, const Args& args, const std::string& help) {
+  p.parse(args.argv);
+  if (!p.wantsHelp()) return false;
+  std::fputs(help.c_str(), stdout);
+  return true;
+}
+
+std::string planPathArgument(const ArgParser& p, const std::string& command) {
+  if (p.positionals().empty()) throw UsageError("missing the plan file", "write kiln " + command + " model.plan");
+  if (p.positionals().size() > 1) throw UsageError("unexpected argument '" + p.positionals()[1] + "'");
+  return p.positionals()[0];
+}
+
+std::unique_ptr<Runtime> createCliRuntime(CliLogger& logger) {
+  auto runtime = createRuntime(logger);
+  if (!runtime) throw CliError("cannot create the runtime");
+  return runtime;
+}
+
+LoadedPlan loadPlan(CliLogger& logger, const std::string& path) {
+  LoadedPlan plan;
+  plan.runtime = createCliRuntime(logger);
+  plan.engine = loadEngine(*plan.runtime, logger, path);
+  return plan;
+}
+
 }  // namespace kiln::cli

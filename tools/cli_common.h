@@ -46,6 +46,8 @@ int cmdInspect(const Args& args);  // tools/cmd_inspect.cpp
 int cmdRun(const Args& args);      // tools/cmd_run.cpp
 int cmdBuild(const Args& args);    // tools/cmd_build.cpp
 int cmdCheck(const Args& args);    // tools/cmd_build.cpp
+int cmdBench(const Args& args);    // tools/cmd_bench.cpp
+int cmdCompare(const Args& args);  // tools/cmd_compare.cpp
 
 //! A failure while doing the work: reported as one line and exit code 1.
 //! `what` says what went wrong, `hint` what to do about it (may be empty).
@@ -142,5 +144,22 @@ class CliLogger : public Logger {
 
 //! Loads a plan file into an engine; throws CliError naming the file and the logged reason.
 std::unique_ptr<Engine> loadEngine(Runtime& runtime, CliLogger& logger, const std::string& path);
+
+//! p.parse(args.argv); with -h/--help, prints `help` to stdout and returns true (the command then exits with
+//! kExitOk). Throws UsageError.
+bool parseArgsOrHelp(ArgParser& p, const Args& args, const std::string& help);
+
+//! The single positional argument of a command that reads a plan (`kiln <command> model.plan`).
+//! Throws UsageError when it is missing or followed by another.
+std::string planPathArgument(const ArgParser& p, const std::string& command);
+//! createRuntime(logger); throws CliError when there is none.
+std::unique_ptr<Runtime> createCliRuntime(CliLogger& logger);
+//! A runtime and the plan it loaded (declared in this order: the engine goes first).
+struct LoadedPlan {
+  std::unique_ptr<Runtime> runtime;
+  std::unique_ptr<Engine> engine;
+};
+//! createCliRuntime, then loadEngine. Throws CliError.
+LoadedPlan loadPlan(CliLogger& logger, const std::string& path);
 
 }  // namespace kiln::cli

@@ -10,10 +10,12 @@ namespace kiln::cli {
 
 // The dispatch table: adding a command is one line here (plus its declaration in cli_common.h).
 const Command kCommands[] = {
+    {"bench", "measure a plan's latency, throughput and copy/compute split", cmdBench},
     {"build", "import an ONNX model and build a plan", cmdBuild},
     {"check", "tell whether an ONNX model imports, listing what does not", cmdCheck},
-    {"inspect", "show a plan's inputs, outputs, profiles, layers and tactics", cmdInspect},
-    {"run", "run a plan on .npy or random inputs and time it", cmdRun},
+    {"compare", "compare a plan layer by layer with kiln's reference kernels", cmdCompare},
+    {"inspect", "show a plan's I/O, layers (precision, tactic, ONNX nodes) and memory plan", cmdInspect},
+    {"run", "run a plan on .npy/.pb or random inputs, print its outputs and time it", cmdRun},
 };
 const std::size_t kNbCommands = sizeof(kCommands) / sizeof(kCommands[0]);
 
@@ -34,6 +36,8 @@ void printUsage(std::FILE* out) {
                "Run 'kiln <command> --help' for a command's options and examples, e.g.\n"
                "  kiln inspect model.plan --json\n"
                "  kiln run model.plan --shapes images:1x3x224x224 --iterations 100\n"
+               "  kiln bench model.plan --duration 10 --json bench.json\n"
+               "  kiln compare model.onnx model.plan\n"
                "\n"
                "exit status: 0 success, 1 failure, 2 usage error\n");
 }
