@@ -13,8 +13,11 @@ import zlib
 
 import numpy as np
 
-import kiln
-from kiln import cuda
+try:
+    import kiln
+    from kiln import cuda
+except ImportError:  # the image helpers work without kiln's module (PlanRunner needs it)
+    kiln = cuda = None
 
 # ---------------------------------------------------------------------------------------------- image IO
 
@@ -197,6 +200,8 @@ class PlanRunner:
     buffers are host memory and the same calls work unchanged."""
 
     def __init__(self, plan_path, logger=None):
+        if kiln is None:
+            raise ImportError("the kiln Python module is not on the path (PYTHONPATH=<build>/python)")
         self.logger = logger or kiln.Logger(kiln.Logger.WARNING)
         self.runtime = kiln.Runtime(self.logger)
         with open(plan_path, "rb") as f:
