@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +33,9 @@ const std::string kCompareHelp = std::string(
     "with the default options) keeping every tensor it computes, and runs the ONNX model through kiln's\n"
     "reference kernels, node by node without any graph optimization, on the same inputs. Then, for every\n"
     "layer of the plan in execution order, compares each output tensor with the reference tensor of the\n"
-    "same name: max abs error, max rel error, rel L2 error (||plan - ref|| / ||ref||), and whether every\n"
+    "same name (a tensor renamed by fusion or layout changes: the same output of the latest ONNX node the\n"
+    "layer was made from; channels-last tensors are compared in the model's layout): max abs error, max rel\n"
+    "error, rel L2 error (||plan - ref|| / ||ref||), and whether every\n"
     "element satisfies |plan - ref| <= atol + rtol * |ref|. Reports the first layer out of tolerance with\n"
     "the ONNX node(s) it was made from (a fused layer lists all of them). Tensors that fusion removed\n"
     "have no counterpart in the plan and are not compared.\n"
@@ -108,6 +111,30 @@ TensorResult compareTensor(const std::string& name, const std::vector<uint8_t>& 
   r.ok = r.bad == 0;
   r.compared = true;
   return r;
+}
+
+//! If `plan` is `ref` with the channel axis moved last ([N,H,W,C] for [N,C,H,W]; also rank 3 and 5), the
+//! plan tensor's bytes reordered to `ref`'s layout; else nullopt. Channels-last layers of GPU fp16 plans
+//! (the layout-nhwc pass) keep their tensors in that order.
+std::optional<std::vector<uint8_t>> channelsFirst(const std::vector<uint8_t>& got, std::size_t elem, const ir::Shape& plan,
+                                                  const ir::Shape& ref) {
+  const std::size_t r = ref.size();
+  if (r < 3 || plan.size() != r || elem == 0) return std::nullopt;
+  std::vector<int64_t> want{ref[0]};
+  for (std::size_t k = 2; k < r; ++k) want.push_back(ref[k]);
+  want.push_back(ref[1]);
+  if (std::vector<int64_t>(plan.begin(), plan.end()) != want || plan == ref) return std::nullopt;
+  const int64_t n = ref[0], c = ref[1];
+  int64_t spatial = 1;
+  for (std::size_t k = 2; k < r; ++k) spatial *= ref[k];
+  if (got.size() != static_cast<std::size_t>(n * c * spatial) * elem) return std::nullopt;
+  std::vector<uint8_t> out(got.size());
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t p = 0; p < spatial; ++p)
+      for (int64_t ch = 0; ch < c; ++ch)
+        std::memcpy(&out[static_cast<std::size_t>((b * c + ch) * spatial + p) * elem],
+                    &got[static_cast<std::size_t>((b * spatial + p) * c + ch) * elem], elem);
+  return out;
 }
 
 std::string sci(double v) {
@@ -326,13 +353,33 @@ int runCompare(const Args& args) {
       r.name = v->name;
       r.shape = dimsToString(ir::dimsFromShape(st.infos[static_cast<std::size_t>(v->id)].shape));
       const ir::Value* rv = rg->findValue(v->name);
+      std::string matchedBy;
+      if (!rv) {
+        // renamed by an optimization (fusion, layout): the same output of the layer's latest source node
+        std::size_t k = static_cast<std::size_t>(std::find(n.outputs.begin(), n.outputs.end(), v) - n.outputs.begin());
+        for (auto it = rg->nodes.rbegin(); it != rg->nodes.rend() && !rv; ++it)
+          if (std::find(L.origins.begin(), L.origins.end(), (*it)->name) != L.origins.end() && k < (*it)->outputs.size() &&
+              (*it)->outputs[k]) {
+            rv = (*it)->outputs[k];
+            matchedBy = "as '" + rv->name + "' (output " + std::to_string(k) + " of ONNX node '" + (*it)->name + "')";
+          }
+      }
       const ir::TensorData* ref = rv ? rdata[static_cast<std::size_t>(rv->id)].get() : nullptr;
       if (!ref && rv && rinfos[static_cast<std::size_t>(rv->id)].data) ref = rinfos[static_cast<std::size_t>(rv->id)].data.get();
       if (!ref) {
         r.note = "no tensor of this name in the model";
       } else {
-        r = compareTensor(v->name, planData(v), st.infos[static_cast<std::size_t>(v->id)].dtype, *ref,
-                          st.infos[static_cast<std::size_t>(v->id)].shape, atol, rtol);
+        const DataType dt = st.infos[static_cast<std::size_t>(v->id)].dtype;
+        const ir::Shape& shape = st.infos[static_cast<std::size_t>(v->id)].shape;
+        std::vector<uint8_t> got = planData(v);
+        if (auto cf = channelsFirst(got, dataTypeSize(dt), shape, ref->shape)) {
+          r = compareTensor(v->name, *cf, dt, *ref, ref->shape, atol, rtol);
+          r.shape = dimsToString(ir::dimsFromShape(shape));
+          matchedBy += std::string(matchedBy.empty() ? "" : ", ") + "channels-last, compared in the model's layout";
+        } else {
+          r = compareTensor(v->name, got, dt, *ref, shape, atol, rtol);
+        }
+        if (!matchedBy.empty()) r.note = r.note.empty() ? "matched " + matchedBy : r.note + "; matched " + matchedBy;
         ++comparedTensors;
         L.compared = true;
       }

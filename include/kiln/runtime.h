@@ -150,7 +150,8 @@ class Runtime {
   std::unique_ptr<Engine> deserializeCudaEngine(const void* data, std::size_t size) noexcept {
     return deserializeEngine(data, size);
   }
-  //! Loads a plan file through mmap; weights are used in place.
+  //! Loads a plan file: reads it once into memory the engine owns (a file replaced or truncated later cannot
+  //! affect the engine); weights are used in place in that memory.
   std::unique_ptr<Engine> deserializeEngineFromFile(const char* path) noexcept;
   Logger& getLogger() const noexcept { return logger_; }
   //! Memory budget in bytes (0, the default: none) for engines deserialized afterwards: a plan whose

@@ -1,11 +1,16 @@
 // kiln Python bindings: the kiln.cuda module (pycuda-style memory, streams, events, copies).
 //
-// On the CPU backend "device" memory is 64-byte-aligned host memory and page-locked memory is ordinary
-// host memory; a Stream is an ordered work queue served by its own thread. Code written against these
-// calls runs unchanged when the CUDA backend arrives.
+// Where a GPU is usable (kiln::getDefaultDeviceType() == kGPU), mem_alloc is cudaMalloc'd device memory,
+// pagelocked_empty is cudaHostAlloc'd memory and a Stream is a CUDA stream. Without one (or with
+// KILN_DEVICE=cpu), "device" memory is 64-byte-aligned host memory, page-locked memory is ordinary host
+// memory and a Stream is an ordered work queue served by its own thread, so the same script runs on both.
+// Stream(device=...) and mem_alloc(n, device=...) pick a device explicitly (a CPU plan on a GPU machine).
 #include <cstring>
 #include <mutex>
-#include <unordered_set>
+#include <optional>
+#include <unordered_map>
+
+#include "kiln/device.h"
 
 #include "common.h"
 
@@ -15,18 +20,19 @@ namespace {
 using namespace kiln;
 
 // Registry of the live kiln.cuda.Stream objects, so that an int handle (what TensorRT's Python API passes
-// around) can be mapped back to the kiln::Stream safely.
+// around: the cudaStream_t on the GPU, the kiln::Stream* on the CPU) can be mapped back to the kiln::Stream
+// safely.
 std::mutex registryMu;
-std::unordered_set<std::uintptr_t>& registry() {
-  static auto* r = new std::unordered_set<std::uintptr_t>();
+std::unordered_map<std::uintptr_t, Stream*>& registry() {
+  static auto* r = new std::unordered_map<std::uintptr_t, Stream*>();
   return *r;
 }
 
 struct PyStream {
   std::unique_ptr<Stream> s;
-  PyStream() : s(std::make_unique<Stream>(DeviceType::kCPU)) {
+  explicit PyStream(std::optional<DeviceType> device) : s(std::make_unique<Stream>(device.value_or(getDefaultDeviceType()))) {
     std::lock_guard<std::mutex> l(registryMu);
-    registry().insert(handle());
+    registry()[handle()] = s.get();
   }
   ~PyStream() {
     {
@@ -101,7 +107,7 @@ py::array pagelocked(py::object shape, py::object dtype, bool zero) {
     if (d < 0) raise(ErrorCode::kINVALID_ARGUMENT, "pagelocked_empty: negative extent");
     count *= static_cast<std::size_t>(d);
   }
-  auto* buf = new Buffer(count * static_cast<std::size_t>(dt.itemsize()), MemoryKind::kPAGELOCKED);
+  auto* buf = new Buffer(count * static_cast<std::size_t>(dt.itemsize()), MemoryKind::kPAGELOCKED, getDefaultDeviceType());
   if (zero) std::memset(buf->data(), 0, buf->size());
   // The capsule owns the kiln::Buffer; the array keeps the capsule (and so the memory) alive.
   py::capsule owner(buf, [](void* p) { delete static_cast<Buffer*>(p); });
@@ -115,15 +121,17 @@ kiln::Stream* streamFromHandle(py::handle handle) {
   std::uintptr_t h = toPtr(handle);
   if (h == 0) return nullptr;
   std::lock_guard<std::mutex> l(registryMu);
-  if (!registry().count(h))
+  auto it = registry().find(h);
+  if (it == registry().end())
     raise(ErrorCode::kINVALID_ARGUMENT, "stream handle " + std::to_string(h) +
                                             " is not a live kiln.cuda.Stream (pass stream.handle of a Stream "
                                             "that is still referenced, or 0 for synchronous execution)");
-  return reinterpret_cast<Stream*>(h);
+  return it->second;
 }
 
 void initCuda(py::module_& parent) {
-  py::module_ m = parent.def_submodule("cuda", R"doc(pycuda-style helpers for kiln (CPU backend: "device" memory is host memory).
+  py::module_ m = parent.def_submodule("cuda", R"doc(pycuda-style helpers for kiln: CUDA memory and streams where a GPU is usable (backend == "cuda"),
+host memory and worker-thread streams otherwise (backend == "cpu").
 
 pagelocked_empty(shape, dtype), mem_alloc(nbytes), Stream(), Event(), memcpy_htod[_async],
 memcpy_dtoh[_async], memcpy_dtod[_async]. Addresses are ints (int(allocation)); stream arguments take a
@@ -131,7 +139,9 @@ Stream or its .handle (0 / None: synchronous). Arrays passed to *_async calls mu
 stream is synchronized.)doc");
 
   py::class_<PyStream> stream(m, "Stream");
-  stream.def(py::init<>())
+  stream.def(py::init<std::optional<DeviceType>>(), py::arg("device") = py::none(),
+             "A stream on `device` (default: kiln.cuda.device_type, the GPU where one is usable).")
+      .def_property_readonly("device", [](const PyStream& p) { return p.s->device(); })
       .def_property_readonly("handle", &PyStream::handle, "The int handle for execute_async_v3 (the kiln::Stream*).")
       .def_property_readonly("ptr", &PyStream::handle)
       .def("synchronize", &PyStream::synchronize, "Waits for queued work; raises kiln.ExecutionError if some failed.")
@@ -183,13 +193,15 @@ stream is synchronized.)doc");
 
   m.def(
       "mem_alloc",
-      [](std::size_t bytes) {
+      [](std::size_t bytes, std::optional<DeviceType> device) {
         DeviceAllocation a;
-        a.buf = std::make_unique<Buffer>(bytes, MemoryKind::kDEVICE);
+        a.buf = std::make_unique<Buffer>(bytes, MemoryKind::kDEVICE, device.value_or(getDefaultDeviceType()));
         a.bytes = bytes;
         return a;
       },
-      py::arg("nbytes"), "Allocates device memory (CPU backend: aligned host memory). int(a) is its address.");
+      py::arg("nbytes"), py::arg("device") = py::none(),
+      "Allocates device memory on `device` (default kiln.cuda.device_type; on the CPU: aligned host memory). "
+      "int(a) is its address.");
   m.def(
       "pagelocked_empty", [](py::object shape, py::object dtype) { return pagelocked(shape, dtype, false); },
       py::arg("shape"), py::arg("dtype"),
@@ -233,7 +245,20 @@ stream is synchronized.)doc");
   m.def(
       "memcpy_dtod", [](py::object dst, py::object src, std::size_t size) { copy(toPtr(dst), toPtr(src), size, py::none()); },
       py::arg("dest"), py::arg("src"), py::arg("size"));
-  m.attr("backend") = "cpu";
+  const bool gpu = getDefaultDeviceType() == DeviceType::kGPU;
+  m.attr("backend") = gpu ? "cuda" : "cpu";
+  m.attr("device_type") = gpu ? DeviceType::kGPU : DeviceType::kCPU;
+  m.def(
+      "is_available",
+      []() {
+        std::string why;
+        bool ok = isGpuAvailable(&why);
+        return py::make_tuple(ok, why);
+      },
+      "(True, '') when a GPU is usable, else (False, the reason).");
+  m.def(
+      "memory_kind", [](py::object p) { return static_cast<int>(getMemoryKind(reinterpret_cast<const void*>(toPtr(p)))); },
+      py::arg("address"), "0 host, 1 page-locked, 2 device: where an address (int, DeviceAllocation) points.");
 }
 
 }  // namespace kilnpy

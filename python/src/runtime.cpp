@@ -1,4 +1,7 @@
 // kiln Python bindings: Runtime, Engine, ExecutionContext (TensorRT's names) and ExecutionContext.infer().
+#include <atomic>
+#include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -58,10 +61,46 @@ bool sameShape(const py::array& a, const Dims& d) {
   return true;
 }
 
-//! ExecutionContext.infer(): sets input shapes and addresses (the arrays' own memory: no copy), allocates
-//! outputs (or uses the given ones), runs synchronously with the GIL released.
-py::dict infer(ExecutionContext& ctx, py::object feeds, py::object outputs) {
+//! Staging memory of infer() on a GPU engine, kept per context (the context's `_kiln_staging` attribute):
+//! inputs go through page-locked buffers (GPU kernels read them; shape-determining inputs must be host
+//! memory anyway), outputs through device buffers copied back into the numpy arrays.
+struct Staging {
+  std::vector<std::unique_ptr<Buffer>> bufs;  // per I/O index
+  std::atomic<bool> busy{false};
+  void* get(size_t i, std::size_t bytes, MemoryKind kind) {
+    if (bufs.size() <= i) bufs.resize(i + 1);
+    auto& b = bufs[i];
+    if (!b || b->size() < bytes || b->kind() != kind) {
+      b.reset();  // free first: the old block may be large
+      b = std::make_unique<Buffer>(std::max<std::size_t>(bytes, 64), kind, DeviceType::kGPU);
+    }
+    return b->data();
+  }
+};
+
+Staging& stagingOf(py::object self) {
+  if (!py::hasattr(self, "_kiln_staging")) self.attr("_kiln_staging") = py::cast(std::make_unique<Staging>());
+  return self.attr("_kiln_staging").cast<Staging&>();
+}
+
+std::size_t arrayBytes(const py::array& a) { return static_cast<std::size_t>(a.size()) * static_cast<std::size_t>(a.itemsize()); }
+
+//! ExecutionContext.infer(): sets input shapes and addresses (the arrays' own memory: no copy on the CPU;
+//! staged through page-locked/device memory on the GPU), allocates outputs (or uses the given ones), runs
+//! synchronously with the GIL released.
+py::dict infer(py::object self, py::object feeds, py::object outputs) {
+  ExecutionContext& ctx = self.cast<ExecutionContext&>();
   const Engine& e = ctx.getEngine();
+  const bool onGpu = e.getDeviceType() == DeviceType::kGPU;
+  Staging* st = onGpu ? &stagingOf(self) : nullptr;
+  if (st && st->busy.exchange(true))
+    raise(ErrorCode::kINVALID_STATE, "infer(): this context is running on another thread; use one context per thread");
+  struct Release {
+    Staging* st;
+    ~Release() {
+      if (st) st->busy = false;
+    }
+  } release{st};
   const int32_t n = e.getNbIOTensors();
   py::dict in;
   if (py::isinstance<py::dict>(feeds)) {
@@ -108,11 +147,22 @@ py::dict infer(ExecutionContext& ctx, py::object feeds, py::object outputs) {
         raise(ErrorCode::kINVALID_ARGUMENT, withLastError("input '" + name + "': shape " + shapeStr(a) + " refused"));
     }
     // kiln only reads inputs; the const_cast is for the TensorRT-style address API.
-    if (!ctx.setTensorAddress(name.c_str(), const_cast<void*>(a.data())))
+    void* addr = const_cast<void*>(a.data());
+    if (st) {
+      addr = st->get(static_cast<size_t>(i), arrayBytes(a), MemoryKind::kPAGELOCKED);
+      if (arrayBytes(a)) std::memcpy(addr, a.data(), arrayBytes(a));
+    }
+    if (!ctx.setTensorAddress(name.c_str(), addr))
       raise(ErrorCode::kINVALID_ARGUMENT, withLastError("input '" + name + "': address refused"));
     keep.push_back(a);
   }
   py::dict result;
+  struct CopyBack {
+    void* host;
+    const void* dev;
+    std::size_t bytes;
+  };
+  std::vector<CopyBack> copyBack;
   for (int32_t i = 0; i < n; ++i) {
     std::string name = e.getIOTensorName(i);
     if (e.getTensorIOMode(name.c_str()) != TensorIOMode::kOUTPUT) continue;
@@ -130,7 +180,12 @@ py::dict infer(ExecutionContext& ctx, py::object feeds, py::object outputs) {
       std::vector<py::ssize_t> sh(shape.d, shape.d + shape.nbDims);
       out = py::array(nptype(t), sh);
     }
-    if (!ctx.setTensorAddress(name.c_str(), out.mutable_data()))
+    void* addr = out.mutable_data();
+    if (st) {
+      addr = st->get(static_cast<size_t>(i), arrayBytes(out), MemoryKind::kDEVICE);
+      copyBack.push_back({out.mutable_data(), addr, arrayBytes(out)});
+    }
+    if (!ctx.setTensorAddress(name.c_str(), addr))
       raise(ErrorCode::kINVALID_ARGUMENT, withLastError("output '" + name + "': address refused"));
     result[py::str(name)] = out;
   }
@@ -138,6 +193,8 @@ py::dict infer(ExecutionContext& ctx, py::object feeds, py::object outputs) {
   {
     py::gil_scoped_release nogil;
     ok = ctx.execute();
+    for (size_t k = 0; ok && k < copyBack.size(); ++k)
+      ok = kiln::memcpy(copyBack[k].host, copyBack[k].dev, copyBack[k].bytes);
   }
   if (!ok) raise(ErrorCode::kFAILED_EXECUTION, withLastError("inference failed"));
   return result;
@@ -170,7 +227,8 @@ void initRuntime(py::module_& m) {
       .value("JSON", LayerInformationFormat::kJSON);
 
   // ---- ExecutionContext ----
-  py::class_<ExecutionContext, Holder<ExecutionContext>> ctx(m, "IExecutionContext", R"doc(Per-thread inference state.
+  py::class_<Staging>(m, "_InferStaging");  // held by a context's _kiln_staging attribute (GPU infer())
+  py::class_<ExecutionContext, Holder<ExecutionContext>> ctx(m, "IExecutionContext", py::dynamic_attr(), R"doc(Per-thread inference state.
 
 One context serves one thread or one stream at a time; use one context per Python thread. execute_*
 and infer() release the GIL while kiln runs.)doc");
@@ -258,7 +316,9 @@ and infer() release the GIL while kiln runs.)doc");
            R"doc(Runs inference on numpy arrays: infer({"input": x}) -> {"output": y}.
 
 Inputs are used in place (no copy) and must be C-contiguous with the engine's dtype; a wrong dtype, shape
-or layout raises kiln.InvalidArgumentError. Dynamic input shapes are set from the arrays. Outputs are new
+or layout raises kiln.InvalidArgumentError. On a GPU engine the arrays are copied into page-locked staging
+buffers and the outputs back from device buffers (kept by the context for the next call); for zero-copy
+runs bind kiln.cuda memory with set_tensor_address and use execute_async_v3. Dynamic input shapes are set from the arrays. Outputs are new
 arrays, or the arrays given in outputs={name: array} (written in place). The GIL is released while kiln
 runs.)doc");
 

@@ -226,7 +226,9 @@ class PlanRunner:
         return shape
 
     def run(self, feeds):
-        stream = cuda.Stream()
+        # the engine's own device: a CPU plan on a GPU machine gets host "device" memory and a CPU stream
+        dev_type = self.engine.device_type
+        stream = cuda.Stream(device=dev_type)
         bufs = {}
         for name, array in feeds.items():
             array = np.ascontiguousarray(array, np.float32)
@@ -234,14 +236,14 @@ class PlanRunner:
                 raise SystemExit(f"error: the plan does not accept input '{name}' of shape {array.shape}")
             host = cuda.pagelocked_empty(array.shape, np.float32)
             host[...] = array
-            dev = cuda.mem_alloc(host.nbytes)
+            dev = cuda.mem_alloc(host.nbytes, device=dev_type)
             self.context.set_tensor_address(name, int(dev))
             cuda.memcpy_htod_async(dev, host, stream)
             bufs[name] = (host, dev)
         for name in self.outputs:
             shape = tuple(self.context.get_tensor_shape(name))
             host = cuda.pagelocked_empty(shape, kiln.nptype(self.engine.get_tensor_dtype(name)))
-            dev = cuda.mem_alloc(max(host.nbytes, 1))
+            dev = cuda.mem_alloc(max(host.nbytes, 1), device=dev_type)
             self.context.set_tensor_address(name, int(dev))
             bufs[name] = (host, dev)
         if not self.context.execute_async_v3(stream.handle):

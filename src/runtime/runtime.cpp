@@ -1,5 +1,4 @@
 #include <fcntl.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -81,15 +80,30 @@ std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noe
     report(logger_, Severity::kERROR, "cannot load " + what + ": the file is empty");
     return nullptr;
   }
-  // MAP_PRIVATE: a file replaced or truncated by someone else later does not change what we read
-  // (pages already read stay; see docs/security.md for the remaining SIGBUS risk of truncation).
-  void* p = ::mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  ::close(fd);
-  if (p == MAP_FAILED) {
-    report(logger_, Severity::kERROR, "cannot map " + what + ": " + std::strerror(errno));
+  // The file is read into memory the engine owns (not mmapped): a plan file that someone replaces,
+  // truncates or rewrites in place while engines from it are alive cannot change or fault them (a private
+  // mapping still sees in-place writes to pages it has not copied, and truncation turns reads into SIGBUS).
+  std::size_t rounded = (size + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) {
+    ::close(fd);
+    report(logger_, Severity::kERROR, "cannot load " + what + ": cannot allocate " + std::to_string(size) + " bytes");
     return nullptr;
   }
-  std::shared_ptr<const void> owner(p, [size](const void* q) { ::munmap(const_cast<void*>(q), size); });
+  std::shared_ptr<const void> owner(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t r = ::pread(fd, static_cast<char*>(p) + done, size - done, static_cast<off_t>(done));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) {
+      std::string why = r < 0 ? std::strerror(errno) : "the file became shorter while it was read (is it being replaced?)";
+      ::close(fd);
+      report(logger_, Severity::kERROR, "cannot read " + what + ": " + why);
+      return nullptr;
+    }
+    done += static_cast<std::size_t>(r);
+  }
+  ::close(fd);
   return load(p, size, owner, logger_, what, memoryBudget_);
 }
 
