@@ -55,6 +55,12 @@ int32_t onnxType(DataType t) {
     case DataType::kUINT32: return 12;
     case DataType::kUINT64: return 13;
     case DataType::kBF16: return 16;
+    case DataType::kFP8: return 17;
+    case DataType::kFP8E4M3FNUZ: return 18;
+    case DataType::kFP8E5M2: return 19;
+    case DataType::kFP8E5M2FNUZ: return 20;
+    case DataType::kE8M0: return 24;
+    default: break;  // sub-byte types: kiln stores them unpacked, ONNX packed -- not written
   }
   return 0;
 }

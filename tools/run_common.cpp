@@ -20,6 +20,7 @@
 #include "backends/gpu.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
+#include "core/small_types.h"
 #include "core/hash.h"
 #include "core/npy.h"
 #include "ir/graph.h"
@@ -109,6 +110,9 @@ std::vector<uint8_t> randomData(DataType dtype, int64_t count, uint32_t seed) {
       case DataType::kUINT32: put(static_cast<uint32_t>(small(rng))); break;
       case DataType::kUINT64: put(static_cast<uint64_t>(small(rng))); break;
       case DataType::kBOOL: put(static_cast<uint8_t>(small(rng) & 1)); break;
+      default:  // float8 / sub-byte storage (one byte each): a small non-negative code, valid in every format
+        put(static_cast<uint8_t>(small(rng) & 1));
+        break;
     }
   }
   return out;
@@ -134,6 +138,9 @@ double elementAt(const uint8_t* base, DataType dtype, std::size_t i) {
     case DataType::kUINT32: return get(uint32_t{});
     case DataType::kUINT64: return static_cast<double>(get(uint64_t{}));
     case DataType::kBOOL: return base[i] != 0 ? 1.0 : 0.0;
+    default:
+      if (isSmallStorageType(dtype)) return static_cast<double>(smallToFloat(dtype, base[i]));
+      break;
   }
   return 0.0;
 }

@@ -25,17 +25,28 @@ enum class DataType : int32_t {
   kINT32 = 3,
   kBOOL = 4,
   kUINT8 = 5,
+  kFP8 = 6,  //!< float8 e4m3fn (ONNX FLOAT8E4M3FN), stored as its 8-bit code
   kBF16 = 7,
   kINT64 = 8,
+  kINT4 = 9,   //!< ONNX INT4; kiln stores one element per byte, sign-extended (-8..7)
+  kFP4 = 10,   //!< float4 e2m1 (ONNX FLOAT4E2M1); kiln stores one element per byte, the 4-bit code in the low nibble
+  kE8M0 = 11,  //!< float8 e8m0 (ONNX FLOAT8E8M0), stored as its 8-bit code
   // kiln extensions
   kDOUBLE = 100,
   kINT16 = 101,
   kUINT16 = 102,
   kUINT32 = 103,
   kUINT64 = 104,
+  kFP8E4M3FNUZ = 105,  //!< ONNX FLOAT8E4M3FNUZ, 8-bit code
+  kFP8E5M2 = 106,      //!< ONNX FLOAT8E5M2, 8-bit code
+  kFP8E5M2FNUZ = 107,  //!< ONNX FLOAT8E5M2FNUZ, 8-bit code
+  kUINT4 = 108,        //!< ONNX UINT4; one element per byte (0..15)
+  kINT2 = 109,         //!< ONNX INT2; one element per byte, sign-extended (-2..1)
+  kUINT2 = 110,        //!< ONNX UINT2; one element per byte (0..3)
 };
 
-//! Size of one element in bytes (0 for an unknown value).
+//! Size of one element in bytes (0 for an unknown value). The sub-byte types (kINT4, kUINT4, kFP4, kINT2,
+//! kUINT2) are stored unpacked, one element per byte, so their size is 1.
 std::size_t dataTypeSize(DataType t) noexcept;
 //! Lower-case name ("float32", "int64", ...); "unknown" for an unknown value.
 const char* dataTypeName(DataType t) noexcept;

@@ -121,6 +121,7 @@ py::dtype nptype(kiln::DataType t) {
     case kiln::DataType::kUINT32: return py::dtype("uint32");
     case kiln::DataType::kUINT64: return py::dtype("uint64");
     case kiln::DataType::kBF16: break;
+    default: break;  // float8 / sub-byte types: no numpy dtype
   }
   raise(kiln::ErrorCode::kINVALID_ARGUMENT,
         std::string("numpy has no dtype for kiln.DataType ") + kiln::dataTypeName(t) + " (use uint16 storage for bfloat16)");
@@ -273,6 +274,16 @@ Python objects keep a reference for you).)doc");
       .value("UINT16", kiln::DataType::kUINT16)
       .value("UINT32", kiln::DataType::kUINT32)
       .value("UINT64", kiln::DataType::kUINT64)
+      .value("FP8", kiln::DataType::kFP8)
+      .value("FP8E4M3FNUZ", kiln::DataType::kFP8E4M3FNUZ)
+      .value("FP8E5M2", kiln::DataType::kFP8E5M2)
+      .value("FP8E5M2FNUZ", kiln::DataType::kFP8E5M2FNUZ)
+      .value("E8M0", kiln::DataType::kE8M0)
+      .value("INT4", kiln::DataType::kINT4)
+      .value("UINT4", kiln::DataType::kUINT4)
+      .value("FP4", kiln::DataType::kFP4)
+      .value("INT2", kiln::DataType::kINT2)
+      .value("UINT2", kiln::DataType::kUINT2)
       .def_property_readonly("itemsize", [](kiln::DataType t) { return kiln::dataTypeSize(t); });
   m.attr("float32") = kiln::DataType::kFLOAT;
   m.attr("float16") = kiln::DataType::kHALF;

@@ -20,6 +20,16 @@ std::size_t dataTypeSize(DataType t) noexcept {
     case DataType::kUINT16: return 2;
     case DataType::kUINT32: return 4;
     case DataType::kUINT64: return 8;
+    case DataType::kFP8:
+    case DataType::kFP8E4M3FNUZ:
+    case DataType::kFP8E5M2:
+    case DataType::kFP8E5M2FNUZ:
+    case DataType::kE8M0:
+    case DataType::kINT4:
+    case DataType::kUINT4:
+    case DataType::kFP4:
+    case DataType::kINT2:
+    case DataType::kUINT2: return 1;
   }
   return 0;
 }
@@ -39,11 +49,37 @@ const char* dataTypeName(DataType t) noexcept {
     case DataType::kUINT16: return "uint16";
     case DataType::kUINT32: return "uint32";
     case DataType::kUINT64: return "uint64";
+    case DataType::kFP8: return "float8e4m3fn";
+    case DataType::kFP8E4M3FNUZ: return "float8e4m3fnuz";
+    case DataType::kFP8E5M2: return "float8e5m2";
+    case DataType::kFP8E5M2FNUZ: return "float8e5m2fnuz";
+    case DataType::kE8M0: return "float8e8m0";
+    case DataType::kINT4: return "int4";
+    case DataType::kUINT4: return "uint4";
+    case DataType::kFP4: return "float4e2m1";
+    case DataType::kINT2: return "int2";
+    case DataType::kUINT2: return "uint2";
   }
   return "unknown";
 }
 
 bool isKnownType(DataType t) noexcept { return dataTypeSize(t) != 0; }
+
+bool isSmallStorageType(DataType t) noexcept {
+  switch (t) {
+    case DataType::kFP8:
+    case DataType::kFP8E4M3FNUZ:
+    case DataType::kFP8E5M2:
+    case DataType::kFP8E5M2FNUZ:
+    case DataType::kE8M0:
+    case DataType::kINT4:
+    case DataType::kUINT4:
+    case DataType::kFP4:
+    case DataType::kINT2:
+    case DataType::kUINT2: return true;
+    default: return false;
+  }
+}
 
 bool isFloatingType(DataType t) noexcept {
   return t == DataType::kFLOAT || t == DataType::kHALF || t == DataType::kBF16 || t == DataType::kDOUBLE;

@@ -36,6 +36,10 @@ bool isFloatingType(DataType t) noexcept;  // float, half, bf16, double
 bool isIntegerType(DataType t) noexcept;   // signed and unsigned integers (not bool)
 bool isSignedType(DataType t) noexcept;
 bool isKnownType(DataType t) noexcept;
+//! The 8-bit float codes (kFP8, kFP8E4M3FNUZ, kFP8E5M2, kFP8E5M2FNUZ, kE8M0) and the sub-byte types
+//! (kINT4, kUINT4, kFP4, kINT2, kUINT2): storage types that only Cast, QuantizeLinear/DequantizeLinear
+//! and data movement handle. Converting helpers are in core/small_types.h.
+bool isSmallStorageType(DataType t) noexcept;
 
 //! Calls f(T{}) with T the C++ type of `t` (Half/BFloat16 for the 16-bit floats, bool for kBOOL).
 //! Throws kiln::Error for an unknown type.
@@ -55,6 +59,7 @@ decltype(auto) dispatchType(DataType t, F&& f) {
     case DataType::kUINT32: return f(uint32_t{});
     case DataType::kUINT64: return f(uint64_t{});
     case DataType::kBOOL: return f(bool{});
+    default: break;  // the 8-bit float codes and the sub-byte types have no C++ value type here
   }
   throw Error(ErrorCode::kINVALID_ARGUMENT, "unknown data type " + std::to_string(static_cast<int>(t)));
 }

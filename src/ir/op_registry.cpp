@@ -55,6 +55,12 @@ const OpRegistry& defaultOpRegistry() {
     registerElementwiseOps(r);
     registerNnOps(r);
     registerTensorOps(r);
+    registerRnnOps(r);
+    registerSamplingOps(r);
+    registerQuantOps(r);
+    registerSignalOps(r);
+    registerDataDependentOps(r);
+    registerAttentionOps(r);
     return r;
   }();
   return reg;

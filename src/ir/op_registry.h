@@ -82,6 +82,12 @@ const OpRegistry& defaultOpRegistry();
 void registerElementwiseOps(OpRegistry& reg);  // activations, unary, binary, cast, identity
 void registerNnOps(OpRegistry& reg);           // conv, deconv, pooling, matmul, norms, softmax, reduce
 void registerTensorOps(OpRegistry& reg);       // shape manipulation, concat, slice, pad, resize, gather, topk
+void registerRnnOps(OpRegistry& reg);          // RNN, GRU, LSTM (rnn.cpp)
+void registerSamplingOps(OpRegistry& reg);     // GridSample, AffineGrid, Col2Im (sampling.cpp)
+void registerAttentionOps(OpRegistry& reg);     // LinearAttention (attention.cpp)
+void registerSignalOps(OpRegistry& reg);       // CumProd, Det, DFT (signal.cpp)
+void registerDataDependentOps(OpRegistry& reg);  // NonZero, Compress, Unique, NonMaxSuppression (data_dependent.cpp)
+void registerQuantOps(OpRegistry& reg);        // QuantizeLinear, DequantizeLinear, DynamicQuantizeLinear, BitCast (quant.cpp)
 
 //! Checks arity and runs the schema's inference for one node, writing its outputs' infos. Errors carry
 //! the node's name and op.

@@ -1,6 +1,7 @@
 #include "onnx/importer.h"
 
 #include "ir/op_registry.h"
+#include "onnx/importers/decompose.h"
 
 namespace kiln::onnx {
 
@@ -131,6 +132,14 @@ const ImporterRegistry& defaultImporterRegistry() {
     ImporterRegistry r;
     registerDirectImporters(r);
     registerLegacyImporters(r);
+    registerAttentionImporters(r);
+    registerEinsumImporters(r);
+    registerRnnImporters(r);
+    registerControlFlowImporters(r);
+    registerLossImporters(r);
+    registerSamplingImporters(r);
+    registerQuantImporters(r);
+    registerSignalImporters(r);
     return r;
   }();
   return reg;

@@ -52,6 +52,11 @@ class ImportContext {
 
   [[noreturn]] void unsupported(const std::string& reason) const;
 
+  //! For importers that import a subgraph inline (If with a known condition): the network being built
+  //! and the ONNX name -> value map of the current scope.
+  detail::NetworkImpl& network() const noexcept { return net_; }
+  std::map<std::string, ir::Value*>& tensorMap() const noexcept { return tensors_; }
+
  private:
   detail::NetworkImpl& net_;
   std::map<std::string, ir::Value*>& tensors_;
@@ -85,5 +90,11 @@ const ImporterRegistry& defaultImporterRegistry();
 // Families (src/onnx/importers/<family>.cpp).
 void registerDirectImporters(ImporterRegistry& reg);  // ops whose IR semantics equal ONNX's, per opset range
 void registerLegacyImporters(ImporterRegistry& reg);  // older opsets: attributes that became inputs, etc.
+void registerRnnImporters(ImporterRegistry& reg);          // RNN, GRU, LSTM (rnn.cpp)
+void registerControlFlowImporters(ImporterRegistry& reg);  // If (control_flow.cpp)
+void registerLossImporters(ImporterRegistry& reg);    // NegativeLogLikelihoodLoss, SoftmaxCrossEntropyLoss (decomposed)
+void registerSamplingImporters(ImporterRegistry& reg);  // GridSample, AffineGrid, Col2Im, CenterCropPad
+void registerSignalImporters(ImporterRegistry& reg);  // CumProd, Det, DFT, Hann/Hamming/BlackmanWindow (signal.cpp)
+void registerQuantImporters(ImporterRegistry& reg);  // Quantize/DequantizeLinear, QLinear*, *Integer, BitCast (quant.cpp)
 
 }  // namespace kiln::onnx

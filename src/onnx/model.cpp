@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/dtype.h"
+#include "core/small_types.h"
 #include "onnx/proto_reader.h"
 
 namespace kiln::onnx {
@@ -493,7 +494,8 @@ std::string onnxTypeName(int32_t t) {
                                       "STRING",       "BOOL",          "FLOAT16",        "DOUBLE",
                                       "UINT32",       "UINT64",        "COMPLEX64",      "COMPLEX128",
                                       "BFLOAT16",     "FLOAT8E4M3FN",  "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
-                                      "FLOAT8E5M2FNUZ", "UINT4",       "INT4",           "FLOAT4E2M1"};
+                                      "FLOAT8E5M2FNUZ", "UINT4",       "INT4",           "FLOAT4E2M1",
+                                      "FLOAT8E8M0",   "UINT2",         "INT2"};
   if (t >= 0 && t < static_cast<int32_t>(sizeof(names) / sizeof(names[0]))) return names[t];
   return "UNKNOWN(" + std::to_string(t) + ")";
 }
@@ -515,6 +517,16 @@ DataType fromOnnxType(int32_t t, bool* ok) {
     case kONNX_UINT32: d = DataType::kUINT32; break;
     case kONNX_UINT64: d = DataType::kUINT64; break;
     case kONNX_BFLOAT16: d = DataType::kBF16; break;
+    case kONNX_FLOAT8E4M3FN: d = DataType::kFP8; break;
+    case kONNX_FLOAT8E4M3FNUZ: d = DataType::kFP8E4M3FNUZ; break;
+    case kONNX_FLOAT8E5M2: d = DataType::kFP8E5M2; break;
+    case kONNX_FLOAT8E5M2FNUZ: d = DataType::kFP8E5M2FNUZ; break;
+    case kONNX_FLOAT8E8M0: d = DataType::kE8M0; break;
+    case kONNX_UINT4: d = DataType::kUINT4; break;
+    case kONNX_INT4: d = DataType::kINT4; break;
+    case kONNX_FLOAT4E2M1: d = DataType::kFP4; break;
+    case kONNX_UINT2: d = DataType::kUINT2; break;
+    case kONNX_INT2: d = DataType::kINT2; break;
     default: good = false; break;
   }
   if (ok) *ok = good;
@@ -643,6 +655,30 @@ std::shared_ptr<const ir::TensorData> toTensorData(const Tensor& t) {
   }
   ir::Shape shape(t.dims.begin(), t.dims.end());
 
+  if (isSubByteType(dt)) {
+    // ONNX packs 4-bit (2-bit) elements two (four) per byte, in raw_data or one packed byte per int32_data
+    // entry; kiln stores them unpacked (see core/small_types.h).
+    const uint64_t packedBytes = (static_cast<uint64_t>(n) * packedBits(dt) + 7) / 8;
+    std::vector<uint8_t> packed;
+    if (t.hasRawData) {
+      if (packedBytes != t.rawSize)
+        invalid(what + ": " + std::to_string(t.rawSize) + " bytes of packed data, but dims " + dimsString(t.dims) +
+                " of " + onnxTypeName(t.dataType) + " need " + std::to_string(packedBytes));
+      packed.assign(static_cast<const uint8_t*>(t.rawData), static_cast<const uint8_t*>(t.rawData) + t.rawSize);
+    } else {
+      if (t.int32Data.size() != packedBytes)
+        invalid(what + ": " + std::to_string(t.int32Data.size()) + " values in int32_data, but dims " +
+                dimsString(t.dims) + " of " + onnxTypeName(t.dataType) + " need " + std::to_string(packedBytes) +
+                " packed bytes");
+      packed.reserve(packedBytes);
+      for (int32_t v : t.int32Data) packed.push_back(static_cast<uint8_t>(v));
+    }
+    void* out = nullptr;
+    auto td = ir::makeTensor(dt, std::move(shape), &out);
+    unpackSubByte(dt, packed.data(), packed.size(), static_cast<uint8_t*>(out), n);
+    return td;
+  }
+
   if (t.hasRawData) {
     if (bytes != t.rawSize) {
       invalid(what + ": " + std::to_string(t.rawSize) + " bytes of " + (t.external ? "external" : "raw") +
@@ -696,7 +732,12 @@ std::shared_ptr<const ir::TensorData> toTensorData(const Tensor& t) {
     case kONNX_UINT16:
     case kONNX_FLOAT16:
     case kONNX_BFLOAT16: convertInto<uint16_t>(out, t.int32Data); break;
-    case kONNX_UINT8: convertInto<uint8_t>(out, t.int32Data); break;
+    case kONNX_UINT8:
+    case kONNX_FLOAT8E4M3FN:
+    case kONNX_FLOAT8E4M3FNUZ:
+    case kONNX_FLOAT8E5M2:
+    case kONNX_FLOAT8E5M2FNUZ:
+    case kONNX_FLOAT8E8M0: convertInto<uint8_t>(out, t.int32Data); break;
     case kONNX_BOOL: {
       uint8_t* d = static_cast<uint8_t*>(out);
       for (std::size_t i = 0; i < count; ++i) d[i] = t.int32Data[i] != 0 ? 1 : 0;

@@ -43,6 +43,9 @@ enum OnnxType : int32_t {
   kONNX_UINT4 = 21,
   kONNX_INT4 = 22,
   kONNX_FLOAT4E2M1 = 23,
+  kONNX_FLOAT8E8M0 = 24,
+  kONNX_UINT2 = 25,
+  kONNX_INT2 = 26,
 };
 
 //! "FLOAT", "INT64", ... ("UNKNOWN(<n>)" otherwise).

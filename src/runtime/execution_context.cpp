@@ -48,8 +48,26 @@ ContextState::ContextState(std::shared_ptr<const EngineImpl> e) : engine(std::mo
 }
 
 namespace {
-bool isValueInput(const IOTensor& t, const ir::Shape& shape) {
-  if (t.mode != TensorIOMode::kINPUT || (t.dtype != DataType::kINT32 && t.dtype != DataType::kINT64)) return false;
+//! A non-integer input whose values set shapes: it feeds Resize's roi/scales, OneHot's depth, Range, or an
+//! op whose output extents depend on its input values (NonZero, Compress, Unique, NonMaxSuppression,
+//! MelWeightMatrix).
+bool floatShapeInput(const ir::Graph& g, int32_t valueId) {
+  for (const auto& n : g.nodes)
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      if (!n->inputs[i] || n->inputs[i]->id != valueId) continue;
+      if ((n->op == "Resize" && (i == 1 || i == 2)) || (n->op == "OneHot" && i == 1) || n->op == "Range") return true;
+      if (n->op == "NonZero" || n->op == "Compress" || n->op == "Unique" || n->op == "NonMaxSuppression" ||
+          n->op == "MelWeightMatrix")
+        return true;
+    }
+  return false;
+}
+
+//! Small integer inputs (TensorRT's shape tensors), and small float inputs that set shapes.
+bool isValueInput(const ir::Graph& g, const IOTensor& t, const ir::Shape& shape) {
+  if (t.mode != TensorIOMode::kINPUT) return false;
+  bool isInt = t.dtype == DataType::kINT32 || t.dtype == DataType::kINT64;
+  if (!isInt && !floatShapeInput(g, t.valueId)) return false;
   int64_t n = ir::numElements(shape);
   return n >= 0 && n <= ir::kMaxInferredElements;
 }
@@ -169,7 +187,7 @@ void ContextState::prepare(bool allowUnknown) {
       auto& info = infos[static_cast<size_t>(t.valueId)];
       info.dtype = t.dtype;
       info.shape = ioShapes[i];
-      if (!withValues || !isValueInput(t, ioShapes[i])) continue;
+      if (!withValues || !isValueInput(g, t, ioShapes[i])) continue;
       if (!ioAddress[i])
         throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
                                                    "': set its address (setTensorAddress) before asking for output shapes or running");
@@ -187,7 +205,7 @@ void ContextState::prepare(bool allowUnknown) {
   dataDependent = false;
   if (anyUnknown(infos) && !allowUnknown) {
     bool haveValueInputs = false;
-    for (size_t i = 0; i < engine->io.size(); ++i) haveValueInputs |= isValueInput(engine->io[i], ioShapes[i]);
+    for (size_t i = 0; i < engine->io.size(); ++i) haveValueInputs |= isValueInput(g, engine->io[i], ioShapes[i]);
     if (haveValueInputs) {
       infer(true);
       dataDependent = true;
@@ -518,6 +536,12 @@ bool ExecutionContext::setTensorAddress(const char* name, void* data) noexcept {
     report(s.logger(), Severity::kERROR, std::string("setTensorAddress: the address given for '") + name +
                                              "' is pageable host memory, which the GPU cannot read; use device memory "
                                              "or page-locked memory (kiln::Buffer with MemoryKind::kDEVICE or kPAGELOCKED)");
+    return false;
+  }
+  if (s.engine->device == DeviceType::kCPU && gpu::isDevicePointer(data)) {
+    report(s.logger(), Severity::kERROR, std::string("setTensorAddress: the address given for '") + name +
+                                             "' is GPU device memory, which the CPU backend cannot read; this engine "
+                                             "runs on the CPU: use host memory (or build the plan for the GPU)");
     return false;
   }
   UseGuard g(s);

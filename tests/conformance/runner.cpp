@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "core/dtype.h"
+#include "core/small_types.h"
 #include "kiln/kiln.h"
 #include "kiln/onnx_parser.h"
 #include "onnx/model.h"
@@ -287,7 +288,8 @@ std::string shapeString(const ir::Shape& s) {
 }
 
 bool floatingType(DataType t) {
-  return t == DataType::kFLOAT || t == DataType::kDOUBLE || t == DataType::kHALF || t == DataType::kBF16;
+  return t == DataType::kFLOAT || t == DataType::kDOUBLE || t == DataType::kHALF || t == DataType::kBF16 ||
+         isSmallFloatType(t);  // float8 / float4 codes: compared by value (NaN equals NaN whatever its code)
 }
 
 double readFloat(DataType t, const void* base, int64_t i) {
@@ -296,7 +298,9 @@ double readFloat(DataType t, const void* base, int64_t i) {
     case DataType::kDOUBLE: return static_cast<const double*>(base)[i];
     case DataType::kHALF: return halfToFloat(static_cast<const uint16_t*>(base)[i]);
     case DataType::kBF16: return bf16ToFloat(static_cast<const uint16_t*>(base)[i]);
-    default: return 0;
+    default:
+      if (isSmallFloatType(t)) return smallToFloat(t, static_cast<const uint8_t*>(base)[i]);
+      return 0;
   }
 }
 
@@ -311,6 +315,10 @@ std::string readIntString(DataType t, const void* base, int64_t i) {
     case DataType::kUINT32: return std::to_string(static_cast<const uint32_t*>(base)[i]);
     case DataType::kINT64: return std::to_string(static_cast<const int64_t*>(base)[i]);
     case DataType::kUINT64: return std::to_string(static_cast<const uint64_t*>(base)[i]);
+    case DataType::kINT4:
+    case DataType::kUINT4:
+    case DataType::kINT2:
+    case DataType::kUINT2: return std::to_string(smallIntValue(t, static_cast<const uint8_t*>(base)[i]));
     default: return "?";
   }
 }

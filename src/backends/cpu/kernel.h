@@ -19,6 +19,12 @@ const KernelRegistry& defaultKernelRegistry();
 void registerElementwiseKernels(KernelRegistry& reg);
 void registerNnKernels(KernelRegistry& reg);
 void registerTensorKernels(KernelRegistry& reg);
+void registerRnnKernels(KernelRegistry& reg);  // ref/rnn.cpp: RNN, GRU, LSTM
+void registerSamplingKernels(KernelRegistry& reg);  // ref/sampling.cpp: GridSample, AffineGrid, Col2Im
+void registerAttentionKernels(KernelRegistry& reg);  // ref/attention.cpp: LinearAttention
+void registerSignalKernels(KernelRegistry& reg);  // ref/signal.cpp: CumProd, Det, DFT
+void registerDataDependentKernels(KernelRegistry& reg);  // ref/data_dependent.cpp: NonZero, Compress, Unique, NMS
+void registerQuantKernels(KernelRegistry& reg);  // ref/quant.cpp: Quantize/DequantizeLinear, DynamicQuantizeLinear, BitCast
 // Optimized tactics (src/backends/cpu/fast/), registered after the reference ones.
 void registerFastKernels(KernelRegistry& reg);
 

@@ -8,6 +8,12 @@ const KernelRegistry& defaultKernelRegistry() {
     registerElementwiseKernels(r);
     registerNnKernels(r);
     registerTensorKernels(r);
+    registerRnnKernels(r);
+    registerSamplingKernels(r);
+    registerQuantKernels(r);
+    registerSignalKernels(r);
+    registerDataDependentKernels(r);
+    registerAttentionKernels(r);
     registerFastKernels(r);
     return r;
   }();

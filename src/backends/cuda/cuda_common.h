@@ -62,6 +62,7 @@ decltype(auto) dispatchDeviceType(DataType t, F&& f) {
     case DataType::kUINT32: return f(uint32_t{});
     case DataType::kUINT64: return f(uint64_t{});
     case DataType::kBOOL: return f(bool{});
+    default: break;  // float8 / sub-byte storage types have no device kernels
   }
   throw Error(ErrorCode::kINVALID_ARGUMENT, "unknown data type " + std::to_string(static_cast<int>(t)));
 }

@@ -115,7 +115,13 @@ void inferSqueeze(InferContext& c) {
   std::vector<bool> drop(s.size(), false);
   if (c.hasInput(1)) {
     const TensorData* axes = shapeInput(c, 1, "Squeeze's axes");
-    if (!axes) c.fail("Squeeze: the axes input's contents are unknown (the output rank depends on them)");
+    if (!axes) {  // a runtime input (shape tensor): the output rank is known, its extents are not
+      int64_t n = c.inputShape(1)[0];
+      if (n < 0) c.fail("Squeeze: the axes input's contents and length are unknown (the output rank depends on them)");
+      if (n > r) c.fail("Squeeze: " + std::to_string(n) + " axes for rank " + std::to_string(r));
+      setOutputs(c, {{c.inputType(0), Shape(static_cast<size_t>(r - n), -1)}});
+      return;
+    }
     for (int64_t a : axes->toInts()) {
       a = c.normalizeAxis(a, r);
       if (drop[static_cast<size_t>(a)]) c.fail("Squeeze: repeated axis");
@@ -138,7 +144,13 @@ void inferSqueeze(InferContext& c) {
 void inferUnsqueeze(InferContext& c) {
   const Shape& s = c.inputShape(0);
   const TensorData* axes = shapeInput(c, 1, "Unsqueeze's axes");
-  if (!axes) c.fail("Unsqueeze: the axes input's contents are unknown (the output rank depends on them)");
+  if (!axes) {  // a runtime input (shape tensor): the output rank is known, its extents are not
+    int64_t n = c.inputShape(1)[0];
+    if (n < 0) c.fail("Unsqueeze: the axes input's contents and length are unknown (the output rank depends on them)");
+    if (n > 64) c.fail("Unsqueeze: too many axes (" + std::to_string(n) + ")");
+    setOutputs(c, {{c.inputType(0), Shape(s.size() + static_cast<size_t>(n), -1)}});
+    return;
+  }
   auto ax = axes->toInts();
   int64_t outRank = static_cast<int64_t>(s.size() + ax.size());
   std::vector<bool> ins(static_cast<size_t>(outRank), false);

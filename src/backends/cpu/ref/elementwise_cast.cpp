@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "backends/cpu/ref/elementwise_impl.h"
+#include "core/small_types.h"
 
 namespace kiln::cpu::ew {
 namespace {
@@ -46,12 +47,22 @@ class CastKernel : public Kernel {
     if (!isKnownType(static_cast<DataType>(to)))
       throw Error(ErrorCode::kUNSUPPORTED_NODE, "Cast: unknown target type " + std::to_string(to));
     to_ = static_cast<DataType>(to);
+    saturate_ = node.attrs.getInt("saturate", 1) != 0;
+    const std::string mode = node.attrs.getString("round_mode", "up");
+    if (mode == "up") mode_ = E8M0Round::kUp;
+    else if (mode == "down") mode_ = E8M0Round::kDown;
+    else if (mode == "nearest") mode_ = E8M0Round::kNearest;
+    else throw Error(ErrorCode::kUNSUPPORTED_NODE, "Cast: unknown round_mode '" + mode + "'");
   }
   void run(const KernelContext& ctx) const override {
     const TensorView& x = ctx.inputs[0];
     const TensorView& y = ctx.outputs[0];
     if (y.dtype != to_ || x.numel != y.numel) throw Error(ErrorCode::kINVALID_ARGUMENT, "Cast: output does not match");
     const int64_t n = x.numel;
+    if (isSmallStorageType(x.dtype) || isSmallStorageType(to_)) {
+      runSmall(x, y, n);
+      return;
+    }
     dispatchType(x.dtype, [&](auto tf) {
       using From = decltype(tf);
       dispatchType(to_, [&](auto tt) {
@@ -69,7 +80,58 @@ class CastKernel : public Kernel {
   }
 
  private:
+  //! Casts from or to the float8 / sub-byte storage types (core/small_types.h): through float for the
+  //! float-like ones, through int64 for the integer ones.
+  void runSmall(const TensorView& x, const TensorView& y, int64_t n) const {
+    const DataType from = x.dtype;
+    if (from == to_) {
+      std::memcpy(y.as<uint8_t>(), x.as<uint8_t>(), static_cast<std::size_t>(n));
+      return;
+    }
+    if (isSmallStorageType(from)) {
+      const uint8_t* in = x.as<uint8_t>();
+      const bool fromFloat = isSmallFloatType(from);
+      if (isSmallStorageType(to_)) {
+        uint8_t* out = y.as<uint8_t>();
+        for (int64_t i = 0; i < n; ++i)
+          out[i] = fromFloat ? floatToSmall(to_, smallToFloat(from, in[i]), saturate_, mode_)
+                             : (isSmallFloatType(to_) ? floatToSmall(to_, static_cast<float>(smallIntValue(from, in[i])), saturate_, mode_)
+                                                      : intToSmall(to_, smallIntValue(from, in[i])));
+        return;
+      }
+      dispatchType(to_, [&](auto tt) {
+        using To = decltype(tt);
+        To* out = y.as<To>();
+        for (int64_t i = 0; i < n; ++i) {
+          if (fromFloat)
+            out[i] = convertElement<To, float>(smallToFloat(from, in[i]));
+          else
+            out[i] = convertElement<To, int64_t>(smallIntValue(from, in[i]));
+        }
+      });
+      return;
+    }
+    uint8_t* out = y.as<uint8_t>();
+    const bool toFloat = isSmallFloatType(to_);
+    dispatchType(from, [&](auto tf) {
+      using From = decltype(tf);
+      for (int64_t i = 0; i < n; ++i) {
+        if constexpr (std::is_same_v<From, bool>) {
+          out[i] = intToSmall(to_, x.as<uint8_t>()[i] != 0 ? 1 : 0);
+        } else if constexpr (kIsFloat<From>) {
+          out[i] = floatToSmall(to_, static_cast<float>(toDouble(x.as<From>()[i])), saturate_, mode_);
+        } else {
+          const auto v = x.as<From>()[i];
+          out[i] = toFloat ? floatToSmall(to_, static_cast<float>(v), saturate_, mode_)
+                           : intToSmall(to_, static_cast<int64_t>(v));
+        }
+      }
+    });
+  }
+
   DataType to_{DataType::kFLOAT};
+  bool saturate_{true};
+  E8M0Round mode_{E8M0Round::kUp};
 };
 
 //! Where(cond, x, y): elements are copied as raw bits of their size (every type).

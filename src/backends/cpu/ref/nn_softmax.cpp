@@ -1,5 +1,6 @@
 // Reference kernels: Softmax, LogSoftmax, Hardmax (one axis, opset-13 semantics; numerically stable).
 #include <cmath>
+#include <type_traits>
 
 #include "backends/cpu/ref/nn_impl.h"
 
@@ -43,7 +44,20 @@ class SoftmaxKernel : public Kernel {
           double shift = std::isinf(mx) ? 0.0 : mx;
           double sum = 0;
           for (int64_t off : L.inner) sum += std::exp(toD(X[base + off]) - shift);
-          if constexpr (K == SoftKind::kSOFTMAX) {
+          if constexpr (K == SoftKind::kSOFTMAX && (std::is_same_v<T, Half> || std::is_same_v<T, BFloat16>)) {
+            // 16-bit types: every step rounds to T, as the computation in T by ONNX's reference does (x - max,
+            // exp, the sum: bfloat16 adds in T, float16 accumulates in float like numpy, the division)
+            const float sh = static_cast<float>(shift);
+            for (int64_t off : L.inner)
+              Y[base + off] = T(std::exp(static_cast<float>(T(static_cast<float>(X[base + off]) - sh))));
+            float acc = 0.f;
+            for (int64_t off : L.inner) {
+              acc += static_cast<float>(Y[base + off]);
+              if constexpr (std::is_same_v<T, BFloat16>) acc = static_cast<float>(T(acc));
+            }
+            const float total = static_cast<float>(T(acc));
+            for (int64_t off : L.inner) Y[base + off] = T(static_cast<float>(Y[base + off]) / total);
+          } else if constexpr (K == SoftKind::kSOFTMAX) {
             for (int64_t off : L.inner) Y[base + off] = fromD<T>(std::exp(toD(X[base + off]) - shift) / sum);
           } else {
             double ls = std::log(sum);
