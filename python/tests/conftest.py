@@ -37,21 +37,24 @@ def logger():
     return RecordingLogger()
 
 
-def build_relu_engine(logger, n=16, dynamic=False):
-    """A tiny network made with the layer API: x -> ReLU -> y."""
+def build_relu_engine(logger, n=16, dynamic=False, device=None, batch=1, max_batch=8):
+    """A tiny network made with the layer API: x -> ReLU -> y. `device`: kiln.DeviceType (default: kiln's)."""
     builder = kiln.Builder(logger)
     network = builder.create_network()
-    x = network.add_input("x", kiln.DataType.FLOAT, (-1, n) if dynamic else (1, n))
+    x = network.add_input("x", kiln.DataType.FLOAT, (-1, n) if dynamic else (batch, n))
     relu = network.add_activation(x, kiln.ActivationType.RELU)
     relu.get_output(0).name = "y"
     network.mark_output(relu.get_output(0))
     config = builder.create_builder_config()
+    if device is not None:
+        config.default_device_type = device
     if dynamic:
         profile = builder.create_optimization_profile()
-        assert profile.set_shape("x", (1, n), (4, n), (8, n))
+        assert profile.set_shape("x", (1, n), (4, n), (max_batch, n))
         assert config.add_optimization_profile(profile) == 0
     plan = builder.build_serialized_network(network, config)
     assert plan is not None, logger.messages
     engine = kiln.Runtime(logger).deserialize_cuda_engine(plan)
     assert engine is not None
+    assert device is None or engine.device_type == device
     return engine

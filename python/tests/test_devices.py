@@ -6,29 +6,13 @@ import pytest
 
 import kiln
 from kiln import cuda
-from conftest import RecordingLogger
+from conftest import RecordingLogger, build_relu_engine
 
 GPU, WHY = cuda.is_available()
 
 
-def relu_engine(logger, device, n=16, dynamic=False):
-    builder = kiln.Builder(logger)
-    network = builder.create_network()
-    x = network.add_input("x", kiln.DataType.FLOAT, (-1, n) if dynamic else (2, n))
-    relu = network.add_activation(x, kiln.ActivationType.RELU)
-    relu.get_output(0).name = "y"
-    network.mark_output(relu.get_output(0))
-    config = builder.create_builder_config()
-    config.default_device_type = device
-    if dynamic:
-        profile = builder.create_optimization_profile()
-        assert profile.set_shape("x", (1, n), (4, n), (64, n))
-        assert config.add_optimization_profile(profile) == 0
-    plan = builder.build_serialized_network(network, config)
-    assert plan is not None, logger.messages
-    engine = kiln.Runtime(logger).deserialize_cuda_engine(plan)
-    assert engine is not None and engine.device_type == device
-    return engine
+def relu_engine(logger, device, dynamic=False):
+    return build_relu_engine(logger, dynamic=dynamic, device=device, batch=2, max_batch=64)
 
 
 def test_backend_follows_the_default_device():
