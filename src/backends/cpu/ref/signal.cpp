@@ -1,4 +1,4 @@
-// Reference kernels: CumProd, Det (LU with partial pivoting), DFT and STFT (direct O(N*L) sums, in double).
+// Reference kernels: Det (LU with partial pivoting), DFT and STFT (direct O(N*L) sums, in double).
 #include <cmath>
 #include <numbers>
 #include <type_traits>
@@ -26,50 +26,6 @@ void dispatchFloat(DataType t, F&& f) {
     default: unsupported("this operation needs a floating-point input");
   }
 }
-
-class CumProdKernel : public Kernel {
- public:
-  explicit CumProdKernel(const ir::Node& node)
-      : exclusive_(node.attrs.getInt("exclusive", 0) != 0), reverse_(node.attrs.getInt("reverse", 0) != 0) {}
-  void run(const KernelContext& ctx) const override {
-    const TensorView& x = ctx.inputs[0];
-    const TensorView& y = ctx.outputs[0];
-    auto av = readInts(ctx.inputs[1]);
-    if (av.size() != 1) invalid("CumProd: axis must be a scalar");
-    int64_t axis = av[0];
-    if (axis < -x.rank() || axis >= x.rank()) invalid("CumProd: axis out of range");
-    if (axis < 0) axis += x.rank();
-    if (x.numel == 0) return;
-    int64_t len = x.dim(axis), inner = 1;
-    for (int64_t d = axis + 1; d < x.rank(); ++d) inner *= x.dim(d);
-    int64_t outer = x.numel / (len * inner);
-    dispatchNumeric(x.dtype, [&](auto t) {
-      using T = decltype(t);
-      const T* in = x.as<const T>();
-      T* out = y.as<T>();
-      using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;  // integers wrap like T
-      for (int64_t o = 0; o < outer; ++o)
-        for (int64_t i = 0; i < inner; ++i) {
-          Acc acc = 1;
-          for (int64_t s = 0; s < len; ++s) {
-            int64_t j = reverse_ ? len - 1 - s : s;
-            int64_t off = (o * len + j) * inner + i;
-            Acc v;
-            if constexpr (std::is_integral_v<T>) v = static_cast<Acc>(static_cast<int64_t>(in[off]));
-            else v = toDouble(in[off]);
-            Acc before = acc;
-            acc *= v;
-            Acc put = exclusive_ ? before : acc;
-            if constexpr (std::is_integral_v<T>) out[off] = static_cast<T>(put);
-            else out[off] = fromDouble<T>(put);
-          }
-        }
-    });
-  }
-
- private:
-  bool exclusive_, reverse_;
-};
 
 class DetKernel : public Kernel {
  public:
@@ -267,7 +223,6 @@ class MelWeightMatrixKernel : public Kernel {
 void registerSignalKernels(KernelRegistry& reg) {
   reg.add("MelWeightMatrix", refTactic<MelWeightMatrixKernel>());
   reg.add("STFT", refTactic<StftKernel>());
-  reg.add("CumProd", refTactic<CumProdKernel>());
   reg.add("Det", refTactic<DetKernel>());
   reg.add("DFT", refTactic<DftKernel>());
 }

@@ -1,5 +1,5 @@
 // Reference kernels: Constant, Shape, Size, reshaping copies, Transpose, Expand, Tile, Shuffle,
-// ConstantOfShape, Range, EyeLike, DepthToSpace, SpaceToDepth, Trilu, CumSum, OneHot, ReverseSequence.
+// ConstantOfShape, Range, EyeLike, DepthToSpace, SpaceToDepth, Trilu, CumSum and CumProd, OneHot, ReverseSequence.
 #include <algorithm>
 
 #include "ir/ops/tensor_ops.h"
@@ -290,17 +290,19 @@ class TriluKernel : public Kernel {
   bool upper_;
 };
 
-class CumSumKernel : public Kernel {
+//! CumSum and CumProd: a running sum or product along an axis (exclusive, reverse).
+class CumulativeKernel : public Kernel {
  public:
-  explicit CumSumKernel(const ir::Node& node)
-      : exclusive_(node.attrs.getInt("exclusive", 0) != 0), reverse_(node.attrs.getInt("reverse", 0) != 0) {}
+  explicit CumulativeKernel(const ir::Node& node)
+      : op_(node.op), product_(node.op == "CumProd"), exclusive_(node.attrs.getInt("exclusive", 0) != 0),
+        reverse_(node.attrs.getInt("reverse", 0) != 0) {}
   void run(const KernelContext& ctx) const override {
     const TensorView& x = ctx.inputs[0];
     const TensorView& y = ctx.outputs[0];
     auto av = readInts(ctx.inputs[1]);
-    if (av.size() != 1) invalid("CumSum: axis must be a scalar");
+    if (av.size() != 1) invalid(op_ + ": axis must be a scalar");
     int64_t axis = av[0];
-    if (axis < -x.rank() || axis >= x.rank()) invalid("CumSum: axis out of range");
+    if (axis < -x.rank() || axis >= x.rank()) invalid(op_ + ": axis out of range");
     if (axis < 0) axis += x.rank();
     if (x.numel == 0) return;
     int64_t len = x.dim(axis), inner = 1;
@@ -313,29 +315,27 @@ class CumSumKernel : public Kernel {
       using Acc = std::conditional_t<std::is_integral_v<T>, uint64_t, double>;  // integers wrap like T
       for (int64_t o = 0; o < outer; ++o)
         for (int64_t i = 0; i < inner; ++i) {
-          Acc acc{};
+          Acc acc = product_ ? Acc{1} : Acc{};
           for (int64_t s = 0; s < len; ++s) {
             int64_t j = reverse_ ? len - 1 - s : s;
             int64_t off = (o * len + j) * inner + i;
             Acc v;
             if constexpr (std::is_integral_v<T>) v = static_cast<Acc>(static_cast<int64_t>(in[off]));
             else v = toDouble(in[off]);
-            if (exclusive_) {
-              if constexpr (std::is_integral_v<T>) out[off] = static_cast<T>(acc);
-              else out[off] = fromDouble<T>(acc);
-              acc += v;
-            } else {
-              acc += v;
-              if constexpr (std::is_integral_v<T>) out[off] = static_cast<T>(acc);
-              else out[off] = fromDouble<T>(acc);
-            }
+            Acc before = acc;
+            if (product_) acc *= v;
+            else acc += v;
+            Acc put = exclusive_ ? before : acc;
+            if constexpr (std::is_integral_v<T>) out[off] = static_cast<T>(put);
+            else out[off] = fromDouble<T>(put);
           }
         }
     });
   }
 
  private:
-  bool exclusive_, reverse_;
+  std::string op_;
+  bool product_, exclusive_, reverse_;
 };
 
 class OneHotKernel : public Kernel {
@@ -431,7 +431,8 @@ void registerShapeKernels(KernelRegistry& reg) {
   reg.add("DepthToSpace", refTactic<DepthToSpaceK>());
   reg.add("SpaceToDepth", refTactic<SpaceToDepthK>());
   reg.add("Trilu", refTactic<TriluKernel>());
-  reg.add("CumSum", refTactic<CumSumKernel>());
+  reg.add("CumSum", refTactic<CumulativeKernel>());
+  reg.add("CumProd", refTactic<CumulativeKernel>());
   reg.add("OneHot", refTactic<OneHotKernel>());
   reg.add("ReverseSequence", refTactic<ReverseSequenceKernel>());
 }
