@@ -1,6 +1,8 @@
 // `kiln compare model.onnx [model.plan]`: runs a plan with every intermediate tensor kept and the ONNX
 // model through kiln's reference kernels (unoptimized: no passes, one reference kernel per node) on the
-// same inputs, and reports per layer how far the plan's tensors are from the reference.
+// same inputs, and reports per layer how far the plan's tensors are from the reference. The reference
+// computes in float64 by default (backends/cpu/reference_run.h, passes/raise_to_double.h): ops without a
+// float64 reference kernel run in their own type, cast around, and are listed as reduced precision.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +15,8 @@
 #include <vector>
 
 #include "backends/cpu/evaluate.h"
+#include "backends/cpu/reference_run.h"
+#include "core/dtype.h"
 #include "backends/gpu.h"
 #include "cli_common.h"
 #include "ir/op_registry.h"
@@ -31,7 +35,8 @@ const std::string kCompareHelp = std::string(
     "\n"
     "Finds where a plan's results part from the model's. Runs the plan (given, or built from the model\n"
     "with the default options) keeping every tensor it computes, and runs the ONNX model through kiln's\n"
-    "reference kernels, node by node without any graph optimization, on the same inputs. Then, for every\n"
+    "reference kernels, node by node without any graph optimization, on the same inputs (in float64 by\n"
+    "default: see --ref-precision). Then, for every\n"
     "layer of the plan in execution order, compares each output tensor with the reference tensor of the\n"
     "same name (a tensor renamed by fusion or layout changes: the same output of the latest ONNX node the\n"
     "layer was made from; channels-last tensors are compared in the model's layout): max abs error, max rel\n"
@@ -45,6 +50,11 @@ const std::string kCompareHelp = std::string(
     "  --atol A                  absolute tolerance (default 1e-4)\n"
     "  --rtol R                  relative tolerance (default 1e-3)\n"
     "  --device cpu|gpu          backend of the plan built when none is given (default as 'kiln build')\n"
+    "  --ref-precision fp64|fp32 what the reference computes in (default fp64): fp64 turns every float32,\n"
+    "                            float16 and bfloat16 tensor of the model into float64 (weights converted\n"
+    "                            exactly, inputs cast from the fed data); an op whose reference kernel has\n"
+    "                            no float64 version runs in its own type, cast around, and is listed as\n"
+    "                            reduced precision. fp32: the model's own types\n"
     "  --all                     print every compared tensor (default: a line per layer)\n"
     "  --reduce OUT.onnx         write the ONNX node(s) of the first failing layer as a model of their own,\n"
     "                            its inputs' reference data in OUT_data/input_<i>.pb and the reference\n"
@@ -58,7 +68,8 @@ const std::string kCompareHelp = std::string(
     "  kiln compare model.onnx                       # builds a plan with the default options\n"
     "  kiln compare model.onnx model_fp16.plan --rtol 1e-2 --atol 1e-2\n"
     "  kiln compare model.onnx model.plan --input x=test_data_set_0/input_0.pb --json compare.json\n"
-    "  kiln compare model.onnx model.plan --reduce failing.onnx\n";
+    "  kiln compare model.onnx model.plan --reduce failing.onnx\n"
+    "  kiln compare model.onnx model.plan --ref-precision fp32   # the reference in the model's types\n";
 
 //! One compared tensor.
 struct TensorResult {
@@ -137,6 +148,21 @@ std::optional<std::vector<uint8_t>> channelsFirst(const std::vector<uint8_t>& go
   return out;
 }
 
+//! A float64 tensor rounded to the float type `to` (nearest even).
+std::shared_ptr<const ir::TensorData> roundDoubleTensor(const ir::TensorData& t, DataType to) {
+  void* out = nullptr;
+  auto r = ir::makeTensor(to, t.shape, &out);
+  const double* s = t.as<double>();
+  const int64_t n = t.numel();
+  for (int64_t i = 0; i < n; ++i) {
+    const float f = static_cast<float>(s[i]);
+    if (to == DataType::kFLOAT) static_cast<float*>(out)[i] = f;
+    else if (to == DataType::kHALF) static_cast<uint16_t*>(out)[i] = floatToHalf(f);
+    else static_cast<uint16_t*>(out)[i] = floatToBf16(f);
+  }
+  return r;
+}
+
 std::string sci(double v) {
   if (std::isinf(v)) return "inf";
   char buf[32];
@@ -177,7 +203,8 @@ class FaultInjector : public Profiler {
 int runCompare(const Args& args) {
   ArgParser p(args.command);
   declareInputOptions(p);
-  p.option("atol").option("rtol").option("json").option("device").option("reduce").flag("all").flag("verbose");
+  p.option("atol").option("rtol").option("json").option("device").option("reduce").option("ref-precision").flag("all").flag(
+      "verbose");
   if (parseArgsOrHelp(p, args, kCompareHelp)) return kExitOk;
   if (p.positionals().empty() || p.positionals().size() > 2)
     throw UsageError("expected the ONNX model and optionally a plan", "write kiln compare model.onnx [model.plan]");
@@ -188,6 +215,10 @@ int runCompare(const Args& args) {
   checkJsonOption(p);
   if (p.has("reduce") && p.get("reduce").empty()) throw UsageError("--reduce needs a file name");
   if (p.has("device") && !planPath.empty()) throw UsageError("--device only applies when compare builds the plan");
+  const std::string refPrecision = p.has("ref-precision") ? p.get("ref-precision") : "fp64";
+  if (refPrecision != "fp64" && refPrecision != "fp32")
+    throw UsageError("--ref-precision must be fp64 or fp32, not '" + refPrecision + "'");
+  const bool refFp64 = refPrecision == "fp64";
   const InputOptions inputOptions = parseInputOptions(p, args.command);
   std::FILE* out = p.get("json") == "-" ? stderr : stdout;
 
@@ -298,46 +329,27 @@ int runCompare(const Args& args) {
     return host;
   };
 
-  // The reference: the imported graph, every node through its reference kernel, every tensor kept.
-  std::unique_ptr<ir::Graph> rg = net->impl().graph().clone();
-  rg->topologicalSort();
-  std::vector<ir::ValueInfo> rinfos(rg->values.size());
-  std::vector<std::shared_ptr<const ir::TensorData>> rdata(rg->values.size());
-  for (const ir::Value* v : rg->inputs) {
+  // The reference: the imported graph, every node through its reference kernel, every tensor kept
+  // (in float64 unless --ref-precision fp32).
+  const ir::Graph& model = net->impl().graph();
+  std::vector<cpu::ReferenceInput> refInputs;
+  for (const ir::Value* v : model.inputs) {
     auto it = std::find_if(inputs.begin(), inputs.end(), [&](const InputData& in) { return in.name == v->name; });
     if (it == inputs.end()) throw CliError("the plan has no input '" + v->name + "' of the model", "compare the plan with the model it was built from");
-    ir::Shape shape(it->shape.d, it->shape.d + it->shape.nbDims);
-    rinfos[static_cast<std::size_t>(v->id)].dtype = it->dtype;
-    rinfos[static_cast<std::size_t>(v->id)].shape = shape;
-    rdata[static_cast<std::size_t>(v->id)] = ir::makeTensor(it->dtype, shape, it->host.data(), it->host.size());
+    refInputs.push_back({it->name, it->dtype, ir::Shape(it->shape.d, it->shape.d + it->shape.nbDims), it->host.data(), it->host.size()});
   }
+  cpu::ReferenceRun ref;
   try {
-    ir::inferGraph(ir::defaultOpRegistry(), *rg, rinfos, &cpu::referenceEvaluator());
+    ref = cpu::runReference(model, refInputs, refFp64);
   } catch (const Error& e) {
-    throw CliError(std::string("the reference cannot infer the model's shapes: ") + e.what());
+    throw CliError(std::string("the reference failed: ") + e.what(),
+                   refFp64 ? "try --ref-precision fp32" : "");
   }
-  for (const auto& n : rg->nodes) {
-    std::vector<const ir::TensorData*> ins;
-    for (const ir::Value* v : n->inputs) {
-      if (!v) {
-        ins.push_back(nullptr);
-        continue;
-      }
-      std::size_t id = static_cast<std::size_t>(v->id);
-      const ir::TensorData* d = v->isConstant() ? v->constant.get() : rdata[id].get();
-      if (!d && rinfos[id].data) d = rinfos[id].data.get();
-      if (!d) throw CliError("the reference has no data for '" + v->name + "' (input of node '" + n->name + "')");
-      ins.push_back(d);
-    }
-    std::vector<std::shared_ptr<const ir::TensorData>> outs;
-    try {
-      outs = cpu::evaluateNode(*n, ins, rinfos);
-    } catch (const Error& e) {
-      throw CliError("the reference kernel of node '" + n->name + "' (" + n->op + ") failed: " + e.what());
-    }
-    for (std::size_t k = 0; k < n->outputs.size() && k < outs.size(); ++k)
-      rdata[static_cast<std::size_t>(n->outputs[k]->id)] = outs[k];
-  }
+  const ir::Graph* rg = ref.graph.get();
+  // reference tensors computed in reduced precision (outputs of ops without a float64 kernel)
+  std::map<std::string, const passes::ReducedNode*> reducedTensor;
+  for (const auto& r : ref.raised.reduced)
+    for (const auto& o : r.outputs) reducedTensor[o] = &r;
 
   // Compare, layer by layer.
   std::vector<LayerResult> layers;
@@ -364,22 +376,29 @@ int runCompare(const Args& args) {
             matchedBy = "as '" + rv->name + "' (output " + std::to_string(k) + " of ONNX node '" + (*it)->name + "')";
           }
       }
-      const ir::TensorData* ref = rv ? rdata[static_cast<std::size_t>(rv->id)].get() : nullptr;
-      if (!ref && rv && rinfos[static_cast<std::size_t>(rv->id)].data) ref = rinfos[static_cast<std::size_t>(rv->id)].data.get();
-      if (!ref) {
+      const ir::TensorData* refData = ref.find(rv);
+      std::string refNote;  // a reference tensor computed in reduced precision
+      if (rv) {
+        auto red = reducedTensor.find(rv->name);
+        if (red != reducedTensor.end())
+          refNote = std::string("reference computed in ") + dataTypeName(red->second->precision) + ": no float64 kernel for " +
+                    red->second->op;
+      }
+      if (!refData) {
         r.note = "no tensor of this name in the model";
       } else {
         const DataType dt = st.infos[static_cast<std::size_t>(v->id)].dtype;
         const ir::Shape& shape = st.infos[static_cast<std::size_t>(v->id)].shape;
         std::vector<uint8_t> got = planData(v);
-        if (auto cf = channelsFirst(got, dataTypeSize(dt), shape, ref->shape)) {
-          r = compareTensor(v->name, *cf, dt, *ref, ref->shape, atol, rtol);
+        if (auto cf = channelsFirst(got, dataTypeSize(dt), shape, refData->shape)) {
+          r = compareTensor(v->name, *cf, dt, *refData, refData->shape, atol, rtol);
           r.shape = dimsToString(ir::dimsFromShape(shape));
           matchedBy += std::string(matchedBy.empty() ? "" : ", ") + "channels-last, compared in the model's layout";
         } else {
-          r = compareTensor(v->name, got, dt, *ref, shape, atol, rtol);
+          r = compareTensor(v->name, got, dt, *refData, shape, atol, rtol);
         }
         if (!matchedBy.empty()) r.note = r.note.empty() ? "matched " + matchedBy : r.note + "; matched " + matchedBy;
+        if (!refNote.empty()) r.note = r.note.empty() ? refNote : r.note + "; " + refNote;
         ++comparedTensors;
         L.compared = true;
       }
@@ -401,8 +420,19 @@ int runCompare(const Args& args) {
 
   // Text report.
   std::fprintf(out, "plan:      %s (%s, %d layers)\n", planLabel.c_str(), onGpu ? "gpu" : "cpu", engine->getNbLayers());
-  std::fprintf(out, "reference: %s through kiln's CPU reference kernels, unoptimized (%zu nodes)\n", modelPath.c_str(),
-               rg->nodes.size());
+  std::fprintf(out, "reference: %s through kiln's CPU reference kernels, unoptimized (%zu nodes), in %s\n",
+               modelPath.c_str(), model.nodes.size(),
+               refFp64 ? "float64 (--ref-precision fp64)" : "the model's types (--ref-precision fp32)");
+  if (refFp64) {
+    if (ref.raised.reduced.empty()) {
+      std::fprintf(out, "reduced precision: none (every node computed in float64)\n");
+    } else {
+      std::fprintf(out, "reduced precision: %zu node(s) without a float64 reference kernel ran in their own type:\n",
+                   ref.raised.reduced.size());
+      for (const auto& r : ref.raised.reduced)
+        std::fprintf(out, "  %s (%s) in %s: %s\n", r.node.c_str(), r.op.c_str(), dataTypeName(r.precision), r.reason.c_str());
+    }
+  }
   for (const auto& in : inputs)
     std::fprintf(out, "input %s: %s %s, %s\n", in.name.c_str(), dataTypeName(in.dtype), dimsToString(in.shape).c_str(),
                  in.source.c_str());
@@ -437,9 +467,10 @@ int runCompare(const Args& args) {
     for (const auto& o : firstBad->origins) onnxNodes += (onnxNodes.empty() ? "" : ", ") + o;
     firstText = "layer [" + std::to_string(firstBad->index) + "] '" + firstBad->name + "' (" + firstBad->op + ", tactic " +
                 firstBad->tactic + "), tensor '" + t.name + "': " +
-                (t.note.empty() ? std::to_string(t.bad) + " of " + std::to_string(t.count) + " elements out of tolerance, max abs " +
-                                      sci(t.maxAbs) + ", rel L2 " + sci(t.relL2)
-                                : t.note) +
+                (t.note.rfind("shape differs", 0) == 0
+                     ? t.note
+                     : std::to_string(t.bad) + " of " + std::to_string(t.count) + " elements out of tolerance, max abs " +
+                           sci(t.maxAbs) + ", rel L2 " + sci(t.relL2) + (t.note.empty() ? "" : " (" + t.note + ")")) +
                 "; ONNX node(s): " + (onnxNodes.empty() ? "-" : onnxNodes);
     std::fprintf(out, "FIRST LAYER OUT OF TOLERANCE: %s\n", firstText.c_str());
   } else {
@@ -449,13 +480,14 @@ int runCompare(const Args& args) {
 
   std::string reduced;
   if (p.has("reduce") && firstBad) {
+    // the reference data in the model's own types (a float64 reference is rounded to them)
+    std::vector<std::shared_ptr<const ir::TensorData>> converted;
     auto valueOf = [&](const std::string& name) -> const ir::TensorData* {
-      const ir::Value* v = rg->findValue(name);
-      if (!v) return nullptr;
-      std::size_t id = static_cast<std::size_t>(v->id);
-      if (v->isConstant()) return v->constant.get();
-      if (rdata[id]) return rdata[id].get();
-      return rinfos[id].data.get();
+      const ir::TensorData* d = ref.find(name);
+      const ir::Value* mv = model.findValue(name);
+      if (!d || !mv || d->dtype == mv->dtype || d->dtype != DataType::kDOUBLE || !isFloatingType(mv->dtype)) return d;
+      converted.push_back(roundDoubleTensor(*d, mv->dtype));
+      return converted.back().get();
     };
     SubgraphResult sub = writeSubgraph(modelPath, firstBad->origins, valueOf, p.get("reduce"));
     auto list = [](const std::vector<std::string>& v) {
@@ -471,9 +503,18 @@ int runCompare(const Args& args) {
   }
 
   if (p.has("json")) {
+    auto reducedJson = [&] {
+      std::string j;
+      for (const auto& r : ref.raised.reduced)
+        j += std::string(j.empty() ? "" : ", ") + "{\"node\": " + jsonString(r.node) + ", \"op\": " + jsonString(r.op) +
+             ", \"precision\": " + jsonString(dataTypeName(r.precision)) + ", \"reason\": " + jsonString(r.reason) + "}";
+      return j;
+    };
     std::string j = "{\n  \"model\": " + jsonString(modelPath) + ",\n  \"plan\": " + jsonString(planLabel) +
                     ",\n  \"device\": " + jsonString(onGpu ? "gpu" : "cpu") + ",\n  \"atol\": " + jsonNumber(atol) +
-                    ",\n  \"rtol\": " + jsonNumber(rtol) + ",\n  \"passed\": " + (firstBad ? "false" : "true") +
+                    ",\n  \"rtol\": " + jsonNumber(rtol) + ",\n  \"ref_precision\": " + jsonString(refPrecision) +
+                    ",\n  \"reduced_precision_nodes\": [" + reducedJson() + "]" +
+                    ",\n  \"passed\": " + (firstBad ? "false" : "true") +
                     ",\n  \"compared_tensors\": " + std::to_string(comparedTensors) +
                     ",\n  \"reduced_model\": " + (reduced.empty() ? std::string("null") : jsonString(reduced)) +
                     ",\n  \"first_failure\": ";

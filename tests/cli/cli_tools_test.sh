@@ -150,10 +150,13 @@ if command -v dot > /dev/null; then dot -Tsvg plan.dot > plan.svg || fail "dot c
 "$KILN" compare classifier.onnx classifier.plan --input image=input.npy --json compare.json > compare.out \
   || { cat compare.out; fail "compare of a correct plan failed"; }
 grep -q "^OK" compare.out || fail "compare does not say OK"
+grep -q "^reference: .*in float64" compare.out || fail "the report does not say the reference is float64"
+grep -q "^reduced precision: none" compare.out || fail "the report does not list reduced-precision nodes"
 "$PY" - <<'EOF'
 import json
 c = json.load(open("compare.json"))
 assert c["passed"] is True and c["first_failure"] is None and c["compared_tensors"] >= 3, c
+assert c["ref_precision"] == "fp64" and c["reduced_precision_nodes"] == [], c
 for l in c["layers"]:
     assert isinstance(l["onnx_nodes"], list) and isinstance(l["tensors"], list)
     for t in l["tensors"]:
@@ -163,6 +166,58 @@ print("compare json ok")
 EOF
 # without a plan, compare builds one
 expect_exit 0 "$KILN" compare classifier.onnx
+# --ref-precision fp32: the reference in the model's own types (the behaviour before fp64 references)
+"$KILN" compare classifier.onnx classifier.plan --input image=input.npy --ref-precision fp32 --json compare32.json \
+  > compare32.out || { cat compare32.out; fail "compare --ref-precision fp32 of a correct plan failed"; }
+grep -q "^reference: .*in the model's types" compare32.out || fail "the report does not say the reference is fp32"
+grep -q "^reduced precision" compare32.out && fail "an fp32 reference lists reduced-precision nodes"
+"$PY" - <<'EOF'
+import json
+a, b = json.load(open("compare.json")), json.load(open("compare32.json"))
+assert b["ref_precision"] == "fp32" and b["passed"] is True and b["reduced_precision_nodes"] == [], b
+ta = [t for l in a["layers"] for t in l["tensors"] if t["compared"]]
+tb = [t for l in b["layers"] for t in l["tensors"] if t["compared"]]
+assert [t["name"] for t in ta] == [t["name"] for t in tb]
+# same plan, other reference: the errors differ, and stay within float32 rounding of each other
+assert any(x["max_abs"] != y["max_abs"] for x, y in zip(ta, tb)), "fp64 and fp32 references gave identical errors"
+assert all(abs(x["max_abs"] - y["max_abs"]) < 1e-5 for x, y in zip(ta, tb))
+print("compare --ref-precision fp32 ok")
+EOF
+expect_exit 2 "$KILN" compare classifier.onnx classifier.plan --ref-precision fp16
+
+# ---- compare: an op without a float64 reference kernel (DynamicQuantizeLinear) runs in float32, cast ----
+# around, is listed as reduced precision and is still compared
+"$PY" - <<'EOF'
+import numpy as np, onnx
+from onnx import TensorProto, helper, numpy_helper
+rng = np.random.default_rng(3)
+nodes = [helper.make_node("MatMul", ["x", "w"], ["m"], name="mm"),
+         helper.make_node("DynamicQuantizeLinear", ["m"], ["q", "s", "zp"], name="dq"),
+         helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["d"], name="deq"),
+         helper.make_node("Tanh", ["d"], ["y"], name="tanh")]
+g = helper.make_graph(nodes, "dq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 4])],
+                      [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
+                      [numpy_helper.from_array(rng.normal(0, 1, (4, 8)).astype(np.float32), "w")])
+m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
+onnx.checker.check_model(m)
+onnx.save(m, "dq.onnx")
+np.save("dq_in.npy", rng.uniform(-1, 1, (2, 4)).astype(np.float32))
+EOF
+"$KILN" build dq.onnx -o dq.plan > /dev/null
+expect_exit 0 "$KILN" compare dq.onnx dq.plan --input x=dq_in.npy --all --json dq.json
+grep -q "^reduced precision: 1 node" last.out || { cat last.out; fail "DynamicQuantizeLinear not listed as reduced precision"; }
+grep -q "dq (DynamicQuantizeLinear) in float32" last.out || fail "the reduced node is not named"
+"$PY" - <<'EOF'
+import json
+c = json.load(open("dq.json"))
+r = c["reduced_precision_nodes"]
+assert [(x["node"], x["op"], x["precision"]) for x in r] == [("dq", "DynamicQuantizeLinear", "float32")], r
+assert r[0]["reason"], r
+l = [l for l in c["layers"] if "dq" in l["onnx_nodes"]][0]
+s = [t for t in l["tensors"] if t["name"] == "s"][0]
+assert s["compared"] and s["ok"] and "reference computed in float32" in s["note"], s
+print("reduced-precision op listed and compared:", r[0]["reason"])
+EOF
 
 # ---- compare: a plan built from different weights of conv2 is caught at the layer made from conv2 ----
 "$PY" - <<'EOF'
@@ -229,6 +284,19 @@ assert all(l["ok"] for l in c["layers"][:f["index"]]), "layers before the faulty
 print("injected fault in", node, "-> first failure", f["layer"], f["onnx_nodes"])
 EOF
   done
+  # the same with the fp32 reference, and a fault in the reduced-precision layer of dq.onnx
+  KILN_TEST_FAULT=conv2 expect_exit 1 "$KILN_HOOKS" compare classifier.onnx classifier.plan --ref-precision fp32 \
+    --json fault32.json
+  "$PY" -c "import json; f = json.load(open('fault32.json'))['first_failure']; assert 'conv2' in f['onnx_nodes'], f"
+  KILN_TEST_FAULT=dq expect_exit 1 "$KILN_HOOKS" compare dq.onnx dq.plan --input x=dq_in.npy --json faultdq.json
+  "$PY" - <<'EOF'
+import json
+c = json.load(open("faultdq.json"))
+f = c["first_failure"]
+assert f["onnx_nodes"] == ["dq"] and f["tensor"] == "s", f
+assert "reference computed in float32" in f["message"], f
+print("injected fault in the reduced-precision node dq ->", f["layer"])
+EOF
   # the hook is off without the variable
   expect_exit 0 "$KILN_HOOKS" compare classifier.onnx classifier.plan
 fi
