@@ -8,6 +8,13 @@
 #   conformance  the ONNX backend suites through the GPU backend (markdown + json)
 #   bench        bench/gpu_bench.py: kiln vs PyTorch eager / CUDA graph / torch.compile
 #   bench-quick  the same without torch.compile
+#   python       builds kiln and its Python module for this machine's python3, runs python/tests, then every
+#                sample (Python; C++ too when BIN_DIR has the sample programs) on GPU plans
+#   sanitize-asan, sanitize-tsan
+#                scripts/sanitize.sh on this machine's 16 cores (CPU backend; GoogleTest headers and libraries
+#                from BIN_DIR/gtest.tar.xz, made by bench/gpu_pack.sh with KILN_PACK_SANITIZE=1). tsan runs
+#                the threading tests only (KILN_TSAN_TESTS, a ctest -R regex).
+#   profile      per-layer GPU profile (kiln bench --profile) and kiln inspect of every fp16 plan the bench built
 set -uo pipefail
 bin=$(cd "$1" && pwd)
 out=$2
@@ -47,6 +54,58 @@ for step in "$@"; do
         --markdown "$out/gpu_bench.md" --json "$out/gpu_bench.json" ${KILN_BENCH_ARGS:-} > "$out/gpu_bench.log" 2>&1
       echo "gpu_bench exit $?"
       tail -25 "$out/gpu_bench.log"
+      ;;
+    python)
+      # The Python module must be built by this machine's compiler together with the library (a module built
+      # here against a library built elsewhere with an older g++ mixes two libstdc++ versions and crashes), so
+      # this step builds the library, the command line and the module from the working tree (16 cores).
+      pyb=/tmp/kiln-pybuild
+      cmake -S . -B "$pyb" -G Ninja -DCMAKE_BUILD_TYPE=Release -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_SAMPLES=OFF \
+        -DKILN_BUILD_BENCH=OFF -DKILN_PYTHON="$(command -v python3)" > "$out/pybuild.log" 2>&1 &&
+        cmake --build "$pyb" -j 16 --target _kiln kiln_cli >> "$out/pybuild.log" 2>&1
+      echo "python module build exit $?"; tail -2 "$out/pybuild.log"
+      export PYTHONPATH=$pyb/python
+      python3 -c "import kiln, kiln.cuda as c; print('kiln', kiln.__version__, 'cuda backend', c.backend, 'available', c.is_available())"
+      python3 -m pytest -q -p no:cacheprovider python/tests > "$out/pytest.txt" 2>&1
+      echo "pytest exit $?"; tail -4 "$out/pytest.txt"
+      [ -f "$bin/samples.tar.xz" ] && tar -C "$bin" -xJf "$bin/samples.tar.xz"
+      sw=/tmp/kiln-samples
+      python3 samples/tests/samples_test.py setup "$sw" --kiln "$pyb/kiln" > "$out/samples_setup.log" 2>&1
+      echo "samples setup exit $?"
+      langs=python
+      [ -x "$bin/sample_classification" ] && langs="cpp python"
+      for lang in $langs; do
+        for c in classification detection segmentation regression; do
+          python3 samples/tests/samples_test.py check "$sw" $c $lang --bin-dir "$bin" > "$out/sample_${c}_$lang.log" 2>&1
+          echo "sample $c $lang exit $?"
+        done
+      done
+      mkdir -p "$out/samples"
+      for d in "$sw"/out_*; do cp "$d/result.png" "$out/samples/$(basename "$d").png" 2>/dev/null; done
+      ;;
+    sanitize-asan|sanitize-tsan)
+      kind=${step#sanitize-}
+      g=/tmp/kiln-gtest data=/tmp/kiln-onnx-data
+      mkdir -p "$g" "$data" && tar -C "$g" -xJf "$bin/gtest.tar.xz"
+      [ -d "$data/node" ] || tar -C "$data" -xJf "$bin/onnx-data.tar.xz"
+      args=()
+      [ "$kind" = tsan ] && args=(-R "${KILN_TSAN_TESTS:-[Cc]oncurren|[Tt]hread|[Pp]ool|[Ss]tream|[Mm]ulti}")
+      export KILN_ONNX_TESTDATA_DIR=$data
+      KILN_SKIP_SETUP=1 KILN_JOBS=16 KILN_PYTHON="$(command -v python3)" KILN_SANITIZE_BUILD=/tmp/kiln-$kind \
+        KILN_SANITIZE_EXCLUDE="conformance|zoo|samples|python" \
+        KILN_CMAKE_ARGS="-DKILN_WITH_CUDA=OFF -DKILN_BUILD_SAMPLES=OFF -DKILN_BUILD_PYTHON=OFF -DCMAKE_PREFIX_PATH=$g/usr -DKILN_ONNX_TESTDATA_DIR=$data" \
+        scripts/sanitize.sh "$kind" "${args[@]}" > "$out/sanitize_$kind.log" 2>&1
+      echo "sanitize $kind exit $?"
+      grep -E "tests passed|tests failed|Total Test time|\*\*\*Failed|Failed  |Timeout|ERROR: (Address|Leak|Thread)Sanitizer|runtime error" "$out/sanitize_$kind.log" | head -30
+      ;;
+    profile)
+      for plan in /tmp/kiln-gpu-bench/*_fp16.plan; do
+        [ -f "$plan" ] || continue
+        b=$(basename "$plan" .plan)
+        "$bin/kiln" inspect "$plan" > "$out/inspect_$b.txt" 2>&1
+        "$bin/kiln" bench "$plan" --no-data-transfers --iterations 50 --duration 0 --profile > "$out/profile_$b.txt" 2>&1
+        echo "$b: $(grep -c . "$out/inspect_$b.txt") inspect lines; $(grep -m1 -i median "$out/profile_$b.txt")"
+      done
       ;;
     *) echo "unknown step $step"; exit 2 ;;
   esac

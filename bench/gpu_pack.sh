@@ -3,6 +3,7 @@
 # the binaries of a CUDA-enabled build dir (bins.tar.xz) and the ONNX test data (Debian's libonnx-testdata and the node
 # cases generated from the PyPI onnx package by the conformance test).
 #   bench/gpu_pack.sh BUILD_DIR [PYPI_NODE_DATA_DIR]
+# With KILN_PACK_SANITIZE=1 it also ships GoogleTest (gtest.tar.xz) for bench/gpu_device.sh's sanitize steps.
 set -euo pipefail
 build=$1
 pypi=${2:-$build/tests/conformance/onnx-pypi-data}
@@ -15,6 +16,10 @@ cp "$build/kiln" "$build/tests/kiln_cuda_tests" "$build/tests/kiln_conformance" 
 strip "$tmp/kiln" "$tmp/kiln_cuda_tests" "$tmp/kiln_conformance"
 tar -C "$tmp" -cf - kiln kiln_cuda_tests kiln_conformance | xz -T2 -6 > "$dst/bins.tar.xz"
 rm -rf "$tmp"
+if [ "${KILN_PACK_SANITIZE:-0}" = 1 ]; then  # GoogleTest for the sanitizer builds (the device cannot install it)
+  tar -C / -cJf "$dst/gtest.tar.xz" usr/include/gtest usr/include/gmock usr/lib/x86_64-linux-gnu/cmake/GTest \
+    $(cd / && ls usr/lib/x86_64-linux-gnu/libgtest*.a usr/lib/x86_64-linux-gnu/libgmock*.a)
+fi
 data=/usr/include/onnx/backend/test/data
 [ -f "$dst/onnx-data.tar.xz" ] || tar -C "$data" -cJf "$dst/onnx-data.tar.xz" node simple pytorch-converted pytorch-operator
 [ -f "$dst/onnx-pypi-node.tar.xz" ] || tar -C "$pypi" -cJf "$dst/onnx-pypi-node.tar.xz" node
