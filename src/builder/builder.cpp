@@ -209,6 +209,14 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     pctx.removedNodes = &removedByPass;
     const std::set<std::string> disabledPasses = disabledPassNames(cfg.disabledPasses);
     passes::runToFixpoint(*g, selectedPasses(disabledPasses), pctx);
+    if (onGpu) {  // transformer fusions (GPU kernels); FusedAttention's fast kernel is for float16/bfloat16
+      const bool reduced = config.getFlag(BuilderFlag::kFP16) || config.getFlag(BuilderFlag::kBF16);
+      std::vector<passes::Pass> gpu;
+      for (const passes::Pass& p : passes::gpuPasses())
+        if (!disabledPasses.count(p.name) && (reduced || std::string(p.name).find("attention") == std::string::npos))
+          gpu.push_back(p);
+      passes::runToFixpoint(*g, gpu, pctx);
+    }
     materializeOutputs(*g);
     g->topologicalSort();
     g->compact();
@@ -290,6 +298,8 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
       bool known = haveOpt;
       if (haveOpt)
         for (const ir::Value* v : n->inputs) known = known && (!v || ir::numElements(optInfos[static_cast<size_t>(v->id)].shape) >= 0);
+      if (known)  // outputs whose shape depends on data that is not known at build time (Slice by inputs)
+        for (const ir::Value* v : n->outputs) known = known && (!v || ir::numElements(optInfos[static_cast<size_t>(v->id)].shape) >= 0);
       if (timing && known && applicable.size() > 1) {
         std::string key = builder::layerSignature(*n, optInfos, cfg.device, applicable);
         if (const std::string* hit = cache.find(key)) {

@@ -49,6 +49,10 @@ std::vector<std::string> OpRegistry::ops() const {
   return out;
 }
 
+// SkipLayerNormalization, FusedAttention (ops/fused_transformer.cpp; declared here, not in op_registry.h, so
+// that adding them did not rebuild every includer of the header).
+void registerFusedTransformerOps(OpRegistry& reg);
+
 const OpRegistry& defaultOpRegistry() {
   static const OpRegistry reg = [] {
     OpRegistry r;
@@ -61,6 +65,7 @@ const OpRegistry& defaultOpRegistry() {
     registerSignalOps(r);
     registerDataDependentOps(r);
     registerAttentionOps(r);
+    registerFusedTransformerOps(r);
     return r;
   }();
   return reg;

@@ -48,8 +48,17 @@ bool fuseMatMulEpilogue(ir::Graph& graph, PassContext& ctx);
 bool recognizeGelu(ir::Graph& graph, PassContext& ctx);
 //! ReduceMean/Sub/Pow/ReduceMean/Add/Sqrt/Div[/Mul/Add] over the last axis -> LayerNormalization.
 bool recognizeLayerNorm(ir::Graph& graph, PassContext& ctx);
+//! Add(a, b) -> LayerNormalization -> SkipLayerNormalization (the sum as a second output if still read).
+bool fuseSkipLayerNorm(ir::Graph& graph, PassContext& ctx);
+//! Transpose/Mul/MatMul/[Add mask]/Softmax/[Where(IsNaN)]/MatMul/Transpose attention -> FusedAttention.
+bool fuseAttention(ir::Graph& graph, PassContext& ctx);
+//! FusedAttention of Reshaped Q/K/V MatMuls of one input -> one MatMul (weights concatenated), packed input.
+bool packAttentionQkv(ir::Graph& graph, PassContext& ctx);
 
 //! The default pipeline (every backend): constant folding and clean-ups, pattern recognition, fusions.
 std::vector<Pass> defaultPasses();
+//! Run after defaultPasses for GPU builds: fuse-skip-layernorm, fuse-attention and pack-attention-qkv (the
+//! builder runs the attention ones for float16/bfloat16 builds only), eliminate-dead-nodes.
+std::vector<Pass> gpuPasses();
 
 }  // namespace kiln::passes

@@ -40,4 +40,12 @@ std::vector<Pass> defaultPasses() {
           {"eliminate-dead-nodes", eliminateDeadNodes}};
 }
 
+std::vector<Pass> gpuPasses() {
+  // Their ops have fast GPU kernels only (the CPU keeps its vectorized LayerNormalization, Softmax and GEMM).
+  return {{"fuse-skip-layernorm", fuseSkipLayerNorm},
+          {"fuse-attention", fuseAttention},
+          {"pack-attention-qkv", packAttentionQkv},
+          {"eliminate-dead-nodes", eliminateDeadNodes}};
+}
+
 }  // namespace kiln::passes

@@ -2,6 +2,10 @@
 
 namespace kiln::cpu {
 
+// SkipLayerNormalization, FusedAttention (ref/fused_transformer.cpp; declared here rather than in kernel.h so
+// that adding them did not rebuild every kernel).
+void registerFusedTransformerKernels(KernelRegistry& reg);
+
 const KernelRegistry& defaultKernelRegistry() {
   static const KernelRegistry reg = [] {
     KernelRegistry r;
@@ -14,6 +18,7 @@ const KernelRegistry& defaultKernelRegistry() {
     registerSignalKernels(r);
     registerDataDependentKernels(r);
     registerAttentionKernels(r);
+    registerFusedTransformerKernels(r);
     registerFastKernels(r);
     return r;
   }();

@@ -1,6 +1,10 @@
 // Device helpers shared by the GEMM (cuBLASLt) and convolution (cuDNN) tactics.
 #pragma once
 
+#include <memory>
+#include <string>
+#include <utility>
+
 #include "backends/cuda/cuda_common.h"
 
 namespace kiln::gpu {
@@ -35,9 +39,20 @@ ActParams parseAct(const ir::Attributes& attrs);
 void applyEpilogue(void* y, DataType dtype, int64_t n, const void* bias, int64_t channels, int64_t inner, const void* z,
                    const ActParams& act, cudaStream_t stream);
 
+//! The tactic `name` of a kernel class K constructible from a node.
+template <class K>
+Tactic nodeTactic(std::string name, backend::SupportsFn supports) {
+  return Tactic{.name = std::move(name),
+                .create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<K>(n); },
+                .supports = supports};
+}
+
 //! Conv and ConvTranspose on cuDNN (conv_dnn.cpp), registered by registerBlasKernels.
 void registerConvKernels(KernelRegistry& reg);
 //! Channels-last depthwise convolution (conv_depthwise.cu), registered by registerBlasKernels.
 void registerDepthwiseKernels(KernelRegistry& reg);
+//! Channels-last 1x1 convolution on the tensor cores with a fused epilogue (conv_pointwise.cu), registered
+//! by kernelRegistry() before cuBLASLt's and cuDNN's (timed against them; not the untimed default).
+void registerPointwiseKernels(KernelRegistry& reg);
 
 }  // namespace kiln::gpu

@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "backends/cuda/blas_helpers.h"
+#include "backends/cuda/conv_nhwc.h"
 #include "backends/gpu.h"
 
 namespace kiln::gpu {
@@ -377,12 +378,7 @@ class GemmKernel final : public Kernel {
 //! P = N*H*W pixels: one cuBLASLt GEMM with bias, residual (C = Z, beta 1) and ReLU in its epilogue.
 bool supportsConv1x1(const ir::Node& n, std::string* why) {
   if (!supportsFloat(n, why)) return false;
-  const ir::Value* w = n.inputs[1];
-  bool ok = n.inputs[0]->shape.size() == 4 && w->shape.size() == 4 && w->shape[1] == 1 && w->shape[2] == 1 &&
-            n.attrs.getInt("group", 1) == 1 && n.attrs.getString("auto_pad", "NOTSET") != "SAME_UPPER" &&
-            n.attrs.getString("auto_pad", "NOTSET") != "SAME_LOWER";
-  for (int64_t v : n.attrs.getInts("strides", {1, 1})) ok = ok && v == 1;
-  for (int64_t v : n.attrs.getInts("pads", {0, 0, 0, 0})) ok = ok && v == 0;
+  const bool ok = isPlainPointwiseConv(n);
   if (!ok && why) *why = "not a 1x1, stride-1, unpadded, single-group convolution";
   return ok;
 }
@@ -398,8 +394,9 @@ class Conv1x1Kernel final : public Kernel {
     const TensorView& W = ctx.inputs[1];
     const TensorView& Y = ctx.outputs[0];
     if (Y.numel == 0) return;
-    if (X.rank() != 4 || W.rank() != 4 || Y.rank() != 4 || W.dim(3) != X.dim(3) || Y.dim(3) != W.dim(0) ||
-        X.numel / X.dim(3) != Y.numel / Y.dim(3))
+    if (X.rank() == 4 && X.dim(3) == 0)
+      throw Error(ErrorCode::kFAILED_EXECUTION, "1x1 convolution: the input has no channels");
+    if (!singleGroupShapes(X, W, Y) || X.numel / X.dim(3) != Y.numel / Y.dim(3))
       throw Error(ErrorCode::kFAILED_EXECUTION, "1x1 convolution: shapes do not match");
     GemmCall c;
     c.m = X.numel / X.dim(3);
@@ -407,7 +404,7 @@ class Conv1x1Kernel final : public Kernel {
     c.n = W.dim(0);
     c.transB = true;
     c.a = X.data, c.b = W.data, c.d = Y.data;
-    c.bias = ctx.inputs.size() > 2 && ctx.inputs[2].present && ctx.inputs[2].numel ? ctx.inputs[2].data : nullptr;
+    c.bias = optionalBias(ctx);
     if (ctx.inputs.size() > 3 && ctx.inputs[3].present) {
       c.accumulate = true;
       c.beta = 1.0;
@@ -428,22 +425,11 @@ class Conv1x1Kernel final : public Kernel {
 }  // namespace
 
 void registerBlasKernels(KernelRegistry& reg) {
-  Tactic mm;
-  mm.name = "cublaslt";
-  mm.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<MatMulKernel>(n); };
-  mm.supports = supportsFloat;
-  reg.add("MatMul", mm);
-  Tactic gm;
-  gm.name = "cublaslt";
-  gm.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<GemmKernel>(n); };
-  gm.supports = supportsFloat;
-  reg.add("Gemm", gm);
+  reg.add("MatMul", nodeTactic<MatMulKernel>("cublaslt", supportsFloat));
+  reg.add("Gemm", nodeTactic<GemmKernel>("cublaslt", supportsFloat));
   registerConvKernels(reg);
-  Tactic c1;  // after cuDNN's: without timing, the GEMM is the default for the 1x1 convolutions it can do
-  c1.name = "cublaslt_1x1";
-  c1.create = [](const ir::Node& n) -> std::unique_ptr<Kernel> { return std::make_unique<Conv1x1Kernel>(n); };
-  c1.supports = supportsConv1x1;
-  reg.add("ConvNHWC", c1);
+  // after cuDNN's: without timing, the GEMM is the default for the 1x1 convolutions it can do
+  reg.add("ConvNHWC", nodeTactic<Conv1x1Kernel>("cublaslt_1x1", supportsConv1x1));
   registerDepthwiseKernels(reg);
 }
 

@@ -1,4 +1,6 @@
+#include "backends/cuda/blas_helpers.h"
 #include "backends/cuda/cuda_common.h"
+#include "backends/cuda/fused_transformer.h"
 #include "backends/gpu.h"
 
 namespace kiln::gpu {
@@ -10,7 +12,10 @@ const KernelRegistry& kernelRegistry() {
     registerElementwiseKernels(r);
     registerTensorKernels(r);
     registerNnKernels(r);
+    registerPointwiseKernels(r);
     registerBlasKernels(r);
+    registerFusedNormKernels(r);
+    registerFusedAttentionKernels(r);
     return r;
   }();
   return reg;

@@ -1,6 +1,7 @@
-// GPU kernels: LayerNormalization (fused: a warp per row with the row in registers for rows up to 1024, else a
-// block per row with Welford statistics; float math),
+// GPU kernels: LayerNormalization (the vectorized row kernel of fused_norm.cu where it applies; else a warp per
+// row with the row in registers for rows up to 1024, or a block per row with Welford statistics; float math),
 // BatchNormalization (inference: per-channel affine precomputed into the workspace) and LRN.
+#include "backends/cuda/fused_transformer.h"
 #include "backends/cuda/nn_common.cuh"
 
 namespace kiln::gpu::nn {
@@ -161,6 +162,20 @@ class LayerNormKernel final : public Kernel {
       stats[k - 1] = o.as<float>();
     }
     cudaStream_t st = streamOf(ctx);
+    if (R > 0 && ctx.inputs[1].numel == R && (!b || b->numel == R)) {  // fused_norm.cu: vectorized rows
+      LayerNormRows r;
+      r.dtype = x.dtype;
+      r.x = x.data;
+      r.y = y.data;
+      r.scale = ctx.inputs[1].data;
+      r.bias = b ? b->data : nullptr;
+      r.O = O;
+      r.R = R;
+      r.eps = eps_;
+      r.mean = stats[0];
+      r.inv = stats[1];
+      if (launchLayerNormFast(r, st)) return;
+    }
     dispatchFloatDev(x.dtype, [&](auto tag) {
       using T = decltype(tag);
       LnArgs<T> a{x.as<T>(), y.as<T>(), ctx.inputs[1].as<T>(), b ? b->as<T>() : nullptr,
