@@ -5,6 +5,7 @@
 // picked by CPU features). Bias, residual Z and kiln_act run per output row (fast/activation.h). Planes
 // are split over the KernelContext's thread pool.
 #include "backends/cpu/fast/conv_depthwise.h"
+#include "backends/cpu/fast/conv_depthwise_ops.h"
 
 #include <algorithm>
 #include <atomic>
@@ -42,6 +43,27 @@ RowsFn chooseRows() {
 }  // namespace
 
 void setRowsForTesting(RowsFn f) { forced.store(f); }
+
+Operands checkedOperands(const KernelContext& ctx, const std::vector<int64_t>& attrKernel, const ir::nn::Window& window,
+                         int64_t group) {
+  const TensorView& x = ctx.inputs[0];
+  const TensorView& w = ctx.inputs[1];
+  const TensorView& y = ctx.outputs[0];
+  const TensorView* b = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
+  const TensorView* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? &ctx.inputs[3] : nullptr;
+  Operands op;
+  if (x.rank() != 4 || w.rank() != 4 || y.rank() != 4) nn::badData("Conv (depthwise): X, W and Y must be 4-D");
+  op.n = x.dim(0), op.c = x.dim(1);
+  if (op.c != group || w.dim(0) != op.c || w.dim(1) != 1 || y.dim(0) != op.n || y.dim(1) != op.c)
+    nn::badData("Conv (depthwise): channels do not match the weights and group");
+  if (b && (b->rank() != 1 || b->dim(0) != op.c)) nn::badData("Conv: bias must have shape [M]");
+  if (z && z->shapeVec() != y.shapeVec()) nn::badData("Conv: the residual Z must have the output's shape");
+  op.g = nn::forwardGeom(x.shape.subspan(2), nn::kernelFromW(w, attrKernel), window, y.shape.subspan(2));
+  op.x = x.as<float>(), op.w = w.as<float>(), op.y = y.as<float>();
+  op.bias = b ? b->as<float>() : nullptr;
+  op.z = z ? z->as<float>() : nullptr;
+  return op;
+}
 
 }  // namespace dw
 
@@ -86,23 +108,11 @@ class DepthwiseConv : public Kernel {
   }
 
   void run(const KernelContext& ctx) const override {
-    const TensorView& x = ctx.inputs[0];
-    const TensorView& w = ctx.inputs[1];
-    const TensorView* b = ctx.inputs.size() > 2 && ctx.inputs[2].present ? &ctx.inputs[2] : nullptr;
-    const TensorView* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? &ctx.inputs[3] : nullptr;
-    const TensorView& y = ctx.outputs[0];
-    if (x.rank() != 4 || w.rank() != 4 || y.rank() != 4) badData("Conv (depthwise): X, W and Y must be 4-D");
-    const int64_t N = x.dim(0), C = x.dim(1);
-    if (C != group_ || w.dim(0) != C || w.dim(1) != 1 || y.dim(0) != N || y.dim(1) != C)
-      badData("Conv (depthwise): channels do not match the weights and group");
-    if (b && (b->rank() != 1 || b->dim(0) != C)) badData("Conv: bias must have shape [M]");
-    if (z && z->shapeVec() != y.shapeVec()) badData("Conv: the residual Z must have the output's shape");
-    const nn::Geom3 g = nn::forwardGeom(x.shape.subspan(2), nn::kernelFromW(w, attrKernel_), window_, y.shape.subspan(2));
-    const float* X = x.as<float>();
-    const float* W = w.as<float>();
-    const float* B = b ? b->as<float>() : nullptr;
-    const float* Z = z ? z->as<float>() : nullptr;
-    float* Y = y.as<float>();
+    const dw::Operands op = dw::checkedOperands(ctx, attrKernel_, window_, group_);
+    const int64_t N = op.n, C = op.c;
+    const nn::Geom3& g = op.g;
+    const float *X = op.x, *W = op.w, *B = op.bias, *Z = op.z;
+    float* Y = op.y;
     const int64_t inSz = g.inSize(), outSz = g.outSize(), kSz = g.kSize();
     const dw::RowsFn rows = dw::chooseRows();
     parallelFor(ctx.pool, N * C, [&](int64_t p0, int64_t p1) {

@@ -8,6 +8,7 @@ namespace kiln::cpu::fast {
 
 void registerGemmTactics(KernelRegistry& reg);         // gemm_tactics.cpp: MatMul, Gemm, Conv ("gemm")
 void registerDepthwiseTactics(KernelRegistry& reg);    // conv_depthwise.cpp: Conv ("depthwise")
+void registerDepthwiseC8Tactics(KernelRegistry& reg);  // conv_depthwise_c8.cpp: Conv ("depthwise_c8", AVX2/FMA)
 void registerWinogradTactics(KernelRegistry& reg);     // conv_winograd.cpp: Conv ("winograd", 3x3 stride 1)
 void registerElementwiseTactics(KernelRegistry& reg);  // elementwise_tactics.cpp: unary activations, binary ("fast")
 void registerNnTactics(KernelRegistry& reg);           // softmax / layernorm / pooling ("fast")

@@ -5,6 +5,9 @@
 // and batched products are split too.
 #include <algorithm>
 #include <cstring>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 #include "backends/cpu/fast/activation.h"
 #include "backends/cpu/fast/fast.h"
@@ -207,6 +210,37 @@ class ConvGemm : public Kernel {
     if (group_ < 1) nn::unsupported(node, "group must be >= 1");
     size_t n = node.inputs[1]->shape.size() >= 3 ? node.inputs[1]->shape.size() - 2 : attrKernel_.size();
     window_ = ir::nn::parseWindow(node.attrs, std::vector<int64_t>(n, 1));
+    prepack(node);
+  }
+
+  //! Constant float32 weights of layers with few output positions (<= 1024, static): packed once per group
+  //! for sgemm instead of once per run. Packing costs about what 20 output columns of the product do, so
+  //! larger outputs gain little from the extra copy of the weights.
+  void prepack(const ir::Node& node) {
+    const ir::Value* wv = node.inputs[1];
+    if (!wv || !wv->isConstant() || wv->constant->dtype != DataType::kFLOAT || wv->constant->shape.size() < 3) return;
+    if (node.outputs.empty() || !node.outputs[0] || node.outputs[0]->shape.size() < 3) return;
+    int64_t positions = 1;
+    for (size_t i = 2; i < node.outputs[0]->shape.size(); ++i) {
+      const int64_t d = node.outputs[0]->shape[i];
+      if (d < 0) return;
+      positions *= d;
+    }
+    if (positions > 1024) return;
+    const ir::Shape& ws = wv->constant->shape;
+    const int64_t M = ws[0];
+    int64_t rows = 1;
+    for (size_t i = 1; i < ws.size(); ++i) rows *= ws[i];
+    if (M <= 0 || rows <= 0 || M % group_ != 0 || wv->constant->numel() != M * rows) return;
+    const int64_t mpg = M / group_, per = sgemmPackedASize(mpg, rows);
+    if (per * group_ > (int64_t{1} << 28)) return;
+    packedW_.assign(static_cast<size_t>(per * group_ + 8), 0.f);
+    const float* W = wv->constant->as<float>();
+    for (int64_t grp = 0; grp < group_; ++grp)
+      sgemmPackA(mpg, rows, MatrixView{W + grp * mpg * rows, rows, 1}, packedW_.data() + grp * per);
+    packedM_ = M;
+    packedRows_ = rows;
+    packedPer_ = per;
   }
 
   nn::Geom3 geometry(const TensorView& x, const TensorView& w, const TensorView& y) const {
@@ -225,7 +259,89 @@ class ConvGemm : public Kernel {
     nn::Geom3 g = geometry(in[0], in[1], out[0]);
     // overflow-checked: a zero batch can hide huge spatial extents (untrusted plans)
     std::size_t col = direct(g) ? 0 : static_cast<std::size_t>(nn::checkedMul(nn::checkedMul(nn::checkedMul(in[1].dim(1), g.kSize()), g.outSize()), sizeof(float)));
+    if (packedIm2col(g, in[1].dim(0) / std::max<int64_t>(group_, 1), in[1].dim(1) * g.kSize()))
+      col = std::max(col, static_cast<std::size_t>(packedFloats(g, in[1].dim(1) * g.kSize())) * sizeof(float));
+    if (tapwise(g)) {  // a gathered input block and a product block per tap
+      const int64_t mpg = group_ > 0 ? in[1].dim(0) / group_ : 0;
+      col = std::max(col, static_cast<std::size_t>(nn::checkedMul(nn::checkedMul(in[1].dim(1) + mpg, g.outSize()), sizeof(float))));
+    }
     return alignUp(col) + sgemmWorkspaceBytes();
+  }
+
+  //! Floats of the packed column matrix (rows x outSz in sgemm's B panels) plus one row buffer per thread.
+  static int64_t packedFloats(const nn::Geom3& g, int64_t rows) {
+    const int64_t outSz = g.outSize();
+    return rows * ((outSz + 15) / 16 * 16) + 4 * (outSz + 16);
+  }
+  //! im2col into packed panels: for products sgemm does not special-case, whose packed B fits in a few MB.
+  static bool packedIm2col(const nn::Geom3& g, int64_t mpg, int64_t rows) {
+    if (direct(g) || tapwise(g) || mpg < 2 || g.outSize() < 16 || rows > sgemmMaxPackedK()) return false;
+    return rows * ((g.outSize() + 15) / 16 * 16) <= (int64_t{1} << 20);
+  }
+
+  //! Outputs [o0, o1) along axis a whose tap kk reads inside the input.
+  static std::pair<int64_t, int64_t> tapRange(const nn::Geom3& g, int a, int64_t kk) {
+    const int64_t off = kk * g.d[a] - g.pb[a], s = g.s[a];
+    const int64_t lo = off >= 0 ? 0 : (-off + s - 1) / s;
+    const int64_t hi = g.in[a] - off <= 0 ? 0 : (g.in[a] - off + s - 1) / s;
+    return {std::min(lo, g.out[a]), std::clamp(hi, std::min(lo, g.out[a]), g.out[a])};
+  }
+
+  //! 1-D/2-D convolutions whose taps mostly read padding (dilation about the size of the image, as in
+  //! DeepLab's ASPP): one product per tap over only the outputs it reaches, instead of im2col over all.
+  static bool tapwise(const nn::Geom3& g) {
+    if (g.k[0] != 1 || g.in[0] != 1 || g.out[0] != 1 || g.kSize() < 2) return false;
+    int64_t used = 0;
+    for (int64_t ky = 0; ky < g.k[1]; ++ky)
+      for (int64_t kx = 0; kx < g.k[2]; ++kx) {
+        auto [y0, y1] = tapRange(g, 1, ky);
+        auto [x0, x1] = tapRange(g, 2, kx);
+        used += (y1 - y0) * (x1 - x0);
+      }
+    return used * 2 <= g.kSize() * g.outSize();
+  }
+
+  //! Y_g = sum over taps of W_g[:, :, tap] x X_g shifted (the outputs the tap reaches); then the epilogue.
+  void runTapwise(const nn::Geom3& g, const float* xg, const float* wg, int64_t cpg, int64_t mpg, float* yg,
+                  float* buf, float* prod, void* gemmWs, ThreadPool* pool, const GemmEpi& epi) const {
+    const int64_t OH = g.out[1], OW = g.out[2], H = g.in[1], Wd = g.in[2], outSz = g.outSize(), kSz = g.kSize();
+    const int64_t rows = cpg * kSz;
+    std::fill(yg, yg + mpg * outSz, 0.f);
+    for (int64_t ky = 0; ky < g.k[1]; ++ky)
+      for (int64_t kx = 0; kx < g.k[2]; ++kx) {
+        auto [y0, y1] = tapRange(g, 1, ky);
+        auto [x0, x1] = tapRange(g, 2, kx);
+        const int64_t rh = y1 - y0, rw = x1 - x0, n = rh * rw;
+        if (n == 0) continue;
+        const int64_t offY = ky * g.d[1] - g.pb[1], offX = kx * g.d[2] - g.pb[2];
+        const bool identity = rh == OH && rw == OW && OH == H && OW == Wd && offY == 0 && offX == 0 &&
+                              g.s[1] == 1 && g.s[2] == 1;
+        const float* src = xg;
+        if (!identity) {
+          parallelFor(n * cpg >= (1 << 15) ? pool : nullptr, cpg, [&](int64_t c0, int64_t c1) {
+            for (int64_t c = c0; c < c1; ++c)
+              for (int64_t oy = y0; oy < y1; ++oy) {
+                const float* xr = xg + c * H * Wd + (oy * g.s[1] + offY) * Wd + offX;
+                float* d = buf + c * n + (oy - y0) * rw;
+                for (int64_t ox = x0; ox < x1; ++ox) d[ox - x0] = xr[ox * g.s[2]];
+              }
+          });
+          src = buf;
+        }
+        MatrixView Wt{wg + ky * g.k[2] + kx, rows, kSz};
+        if (rh == OH && rw == OW) {
+          sgemm(mpg, n, cpg, Wt, MatrixView{src, n, 1}, yg, outSz, true, gemmWs, pool);
+          continue;
+        }
+        sgemm(mpg, n, cpg, Wt, MatrixView{src, n, 1}, prod, n, false, gemmWs, pool);
+        for (int64_t m = 0; m < mpg; ++m)
+          for (int64_t oy = y0; oy < y1; ++oy) {
+            float* yr = yg + m * outSz + oy * OW + x0;
+            const float* pr = prod + m * n + (oy - y0) * rw;
+            for (int64_t i = 0; i < rw; ++i) yr[i] += pr[i];
+          }
+      }
+    if (epi.needed()) GemmEpi::apply(&epi, yg, outSz, 0, mpg, 0, outSz);
   }
 
   void run(const KernelContext& ctx) const override {
@@ -241,10 +357,10 @@ class ConvGemm : public Kernel {
     if (y.dim(0) != N || y.dim(1) != M) badData("Conv: output shape mismatch");
     if (b && (b->rank() != 1 || b->dim(0) != M)) badData("Conv: bias must have shape [M]");
     const int64_t mpg = M / group_, kSz = g.kSize(), inSz = g.inSize(), outSz = g.outSize(), rows = cpg * kSz;
-    const bool isDirect = direct(g);
+    const bool isDirect = direct(g), isTapwise = !isDirect && tapwise(g), isPacked = packedIm2col(g, mpg, rows);
     float* col = static_cast<float*>(ctx.workspace);
     void* gemmWs = static_cast<char*>(ctx.workspace) +
-                   (isDirect ? 0 : alignUp(static_cast<std::size_t>(rows * outSz) * sizeof(float)));
+                   (isDirect ? 0 : alignUp(static_cast<std::size_t>(std::max(rows * outSz, isPacked ? packedFloats(g, rows) : 0)) * sizeof(float)));
     const float* X = x.as<float>();
     const float* W = w.as<float>();
     float* Y = y.as<float>();
@@ -254,6 +370,30 @@ class ConvGemm : public Kernel {
     for (int64_t n = 0; n < N; ++n)
       for (int64_t grp = 0; grp < group_; ++grp) {
         const float* xg = X + (n * C + grp * cpg) * inSz;
+        if (isTapwise) {
+          epi.rowBias = b ? b->as<float>() + grp * mpg : nullptr;
+          epi.z = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
+          runTapwise(g, xg, W + grp * mpg * rows, cpg, mpg, Y + (n * M + grp * mpg) * outSz, col, col + cpg * outSz,
+                     static_cast<char*>(ctx.workspace) + alignUp(static_cast<std::size_t>((cpg + mpg) * outSz) * sizeof(float)),
+                     ctx.pool, epi);
+          continue;
+        }
+        if (isPacked) {
+          // rows of the column matrix straight into sgemm's panels (each task with its own row buffer)
+          const int64_t tasks = ctx.pool ? std::min<int64_t>(4, ctx.pool->size()) : 1;
+          const int64_t bodyFloats = rows * ((outSz + 15) / 16 * 16);
+          parallelFor(tasks > 1 ? ctx.pool : nullptr, tasks, [&](int64_t t0, int64_t t1) {
+            for (int64_t t = t0; t < t1; ++t)
+              im2colPacked(xg, g, rows, rows * t / tasks, rows * (t + 1) / tasks, col, col + bodyFloats + t * (outSz + 16));
+          });
+          epi.rowBias = b ? b->as<float>() + grp * mpg : nullptr;
+          epi.z = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
+          const SgemmEpilogue se = epi.forSgemm();
+          const float* pre = packedM_ == M && packedRows_ == rows ? packedW_.data() + grp * packedPer_ : nullptr;
+          sgemm(mpg, outSz, rows, MatrixView{W + grp * mpg * rows, rows, 1}, MatrixView{nullptr, 0, 0},
+                Y + (n * M + grp * mpg) * outSz, outSz, false, gemmWs, ctx.pool, &se, pre, col);
+          continue;
+        }
         if (!isDirect)
           parallelFor(ctx.pool, cpg, [&](int64_t c0, int64_t c1) {
             im2col(xg + c0 * inSz, c1 - c0, g, col + c0 * kSz * outSz);
@@ -264,7 +404,8 @@ class ConvGemm : public Kernel {
         epi.rowBias = b ? b->as<float>() + grp * mpg : nullptr;
         epi.z = z ? z->as<float>() + (n * M + grp * mpg) * outSz : nullptr;
         const SgemmEpilogue se = epi.forSgemm();
-        sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs, ctx.pool, &se);
+        const float* pre = packedM_ == M && packedRows_ == rows ? packedW_.data() + grp * packedPer_ : nullptr;
+        sgemm(mpg, outSz, rows, Wm, Cm, yg, outSz, false, gemmWs, ctx.pool, &se, pre);
       }
   }
 
@@ -274,40 +415,71 @@ class ConvGemm : public Kernel {
     for (int64_t c = 0; c < channels; ++c)
       for (int64_t k0 = 0; k0 < g.k[0]; ++k0)
         for (int64_t k1 = 0; k1 < g.k[1]; ++k1)
-          for (int64_t k2 = 0; k2 < g.k[2]; ++k2) {
-            const float* xc = x + c * g.inSize();
-            float* dst = col + ((c * g.k[0] + k0) * g.k[1] + k1) * g.k[2] * outSz + k2 * outSz;
-            for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
-              const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
-              for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
-                const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
-                float* d = dst + (o0 * g.out[1] + o1) * g.out[2];
-                if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
-                  std::fill(d, d + g.out[2], 0.f);
-                  continue;
-                }
-                const float* src = xc + (i0 * g.in[1] + i1) * g.in[2];
-                // o2 in [lo, hi) reads inside the row; the rest is padding
-                const int64_t off = k2 * g.d[2] - g.pb[2], s2 = g.s[2];
-                int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
-                int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + s2 - 1) / s2;
-                lo = std::min(lo, g.out[2]);
-                hi = std::clamp(hi, lo, g.out[2]);
-                std::fill(d, d + lo, 0.f);
-                if (s2 == 1)
-                  std::memcpy(d + lo, src + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
-                else
-                  for (int64_t o2 = lo; o2 < hi; ++o2) d[o2] = src[o2 * s2 + off];
-                std::fill(d + hi, d + g.out[2], 0.f);
-              }
+          for (int64_t k2 = 0; k2 < g.k[2]; ++k2)
+            im2colRow(x + c * g.inSize(), g, k0, k1, k2, col + ((c * g.k[0] + k0) * g.k[1] + k1) * g.k[2] * outSz + k2 * outSz);
+  }
+
+  //! im2col straight into sgemm's packed panels of B (rows [r0, r1) of the rows x outSz matrix), through
+  //! one row buffer `tmp` (outSz floats): saves writing the whole column matrix and packing it again.
+  static void im2colPacked(const float* x, const nn::Geom3& g, int64_t rows, int64_t r0, int64_t r1, float* packed, float* tmp) {
+    const int64_t outSz = g.outSize(), kSz = g.kSize(), full = outSz / 16 * 16;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t c = r / kSz, t = r % kSz;
+      const int64_t k2 = t % g.k[2], k1 = (t / g.k[2]) % g.k[1], k0 = t / (g.k[2] * g.k[1]);
+      im2colRow(x + c * g.inSize(), g, k0, k1, k2, tmp);
+      for (int64_t j = 0; j < full; j += 16) std::memcpy(packed + sgemmPackedBOffset(rows, r, j), tmp + j, 16 * sizeof(float));
+      if (full < outSz) {
+        float* d = packed + sgemmPackedBOffset(rows, r, full);
+        std::memcpy(d, tmp + full, static_cast<size_t>(outSz - full) * sizeof(float));
+        std::fill(d + (outSz - full), d + 16, 0.f);
+      }
+    }
+  }
+
+  //! Row (k0, k1, k2) of channel plane xc's column matrix: the input value each output position reads with
+  //! that kernel tap (0 in the padding), outSz floats.
+  static void im2colRow(const float* xc, const nn::Geom3& g, int64_t k0, int64_t k1, int64_t k2, float* dst) {
+    for (int64_t o0 = 0; o0 < g.out[0]; ++o0) {
+      const int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
+      for (int64_t o1 = 0; o1 < g.out[1]; ++o1) {
+        const int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
+        float* d = dst + (o0 * g.out[1] + o1) * g.out[2];
+        if (i0 < 0 || i0 >= g.in[0] || i1 < 0 || i1 >= g.in[1]) {
+          std::fill(d, d + g.out[2], 0.f);
+          continue;
+        }
+        const float* src = xc + (i0 * g.in[1] + i1) * g.in[2];
+        // o2 in [lo, hi) reads inside the row; the rest is padding
+        const int64_t off = k2 * g.d[2] - g.pb[2], s2 = g.s[2];
+        int64_t lo = off >= 0 ? 0 : (-off + s2 - 1) / s2;
+        int64_t hi = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + s2 - 1) / s2;
+        lo = std::min(lo, g.out[2]);
+        hi = std::clamp(hi, lo, g.out[2]);
+        std::fill(d, d + lo, 0.f);
+        if (s2 == 1) {
+          std::memcpy(d + lo, src + lo + off, static_cast<size_t>(hi - lo) * sizeof(float));
+        } else {
+          int64_t o2 = lo;
+#if defined(__SSE2__)
+          if (s2 == 2)  // stride 2 (stems, downsampling): the even floats of 8, while all 8 lie in the row
+            for (; o2 + 4 <= hi && o2 * 2 + off + 8 <= g.in[2]; o2 += 4) {
+              const float* p = src + o2 * 2 + off;
+              _mm_storeu_ps(d + o2, _mm_shuffle_ps(_mm_loadu_ps(p), _mm_loadu_ps(p + 4), _MM_SHUFFLE(2, 0, 2, 0)));
             }
-          }
+#endif
+          for (; o2 < hi; ++o2) d[o2] = src[o2 * s2 + off];
+        }
+        std::fill(d + hi, d + g.out[2], 0.f);
+      }
+    }
   }
 
   std::vector<int64_t> attrKernel_;
   int64_t group_;
   ir::nn::Window window_;
   ir::FusedActivation act_;
+  std::vector<float> packedW_;  // per group sgemmPackedASize(M / group, rows) floats (empty: pack per run)
+  int64_t packedM_{-1}, packedRows_{-1}, packedPer_{0};
 };
 
 template <class K>

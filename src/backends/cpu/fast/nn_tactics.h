@@ -14,5 +14,7 @@ std::unique_ptr<Kernel> referenceKernel(const ir::Node& node);
 void registerSoftmaxTactics(KernelRegistry& reg);    // softmax_tactics.cpp
 void registerLayerNormTactics(KernelRegistry& reg);  // layernorm_tactics.cpp
 void registerPoolTactics(KernelRegistry& reg);       // pool_tactics.cpp
+void registerResizeTactics(KernelRegistry& reg);     // resize_tactics.cpp
+void registerCopyTactics(KernelRegistry& reg);       // copy_tactics.cpp: Transpose, Slice
 
 }  // namespace kiln::cpu::fast

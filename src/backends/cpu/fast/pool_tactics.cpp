@@ -1,5 +1,6 @@
 // "fast" tactics of pooling (float32): 2-D MaxPool / AveragePool without the Indices output, one channel
-// plane per task on the thread pool, window bounds computed per output row and column instead of per tap;
+// plane per task on the thread pool, window bounds computed per output row and column instead of per tap
+// (MaxPool: column maxima over the window rows first, then row maxima over the window columns);
 // GlobalAveragePool / GlobalMaxPool with planes split over the pool. Other cases (1-D/3-D, Indices,
 // LpPool) run the reference kernel.
 #include <algorithm>
@@ -7,6 +8,8 @@
 #include <limits>
 
 #include "backends/cpu/fast/nn_tactics.h"
+#include "backends/cpu/fast/pool_rows.h"
+#include "core/cpu_features.h"
 #include "backends/cpu/ref/nn_impl.h"
 #include "core/thread_pool.h"
 
@@ -38,6 +41,77 @@ class Pool2d : public Kernel {
     countIncludePad_ = node.attrs.getInt("count_include_pad", 0) != 0;
   }
 
+  //! MaxPool in two passes per output row: the column maxima over the row's valid window rows (contiguous,
+  //! vectorizable), then the maxima over each window's valid columns of those, both skipping NaNs. Same
+  //! result as the per-window loop, which keeps the first valid tap and replaces it only by a larger value:
+  //! NaN when the window's first valid tap is NaN, else the largest non-NaN value.
+  static void maxSeparable(ThreadPool* pool, const nn::Geom3& g, int64_t planes, const float* X, float* Y,
+                           const std::vector<int64_t>& cx0, const std::vector<int64_t>& cx1) {
+    const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2], inSz = g.inSize(), outSz = g.outSize();
+    const int64_t sy = g.s[1], sx = g.s[2], dy = g.d[1], dx = g.d[2], py = g.pb[1], px = g.pb[2];
+    ThreadPool* use = planes * outSz * g.k[1] * g.k[2] >= (1 << 16) ? pool : nullptr;
+    static const bool avx2 = (cpuFeatures() & kCpuAVX2) != 0;
+    const float* xEnd = X + planes * inSz;
+    // the output columns [fullA, fullB) whose windows lie inside the input (one range: windows move right)
+    int64_t fullA = OW, fullB = OW;
+    for (int64_t ox = 0; ox < OW; ++ox)
+      if (cx0[static_cast<size_t>(ox)] == 0 && cx1[static_cast<size_t>(ox)] == g.k[2]) {
+        if (fullA == OW) fullA = ox;
+        fullB = ox + 1;
+      }
+    parallelFor(use, planes, [&](int64_t p0, int64_t p1) {
+      std::vector<float> col(static_cast<size_t>(W + 16));  // slack for the AVX2 rows' loads
+      float* cm = col.data();
+      for (int64_t p = p0; p < p1; ++p) {
+        const float* xp = X + p * inSz;
+        float* yp = Y + p * outSz;
+        for (int64_t oy = 0; oy < OH; ++oy) {
+          const int64_t by = oy * sy - py;
+          auto [ky0, ky1] = taps(by, dy, g.k[1], 0, H);
+          float* yr = yp + oy * OW;
+          if (ky0 >= ky1) {
+            std::fill(yr, yr + OW, -std::numeric_limits<float>::infinity());
+            continue;
+          }
+          const float* r0 = xp + (by + ky0 * dy) * W;
+          bool firstNan = true;
+          if (avx2)
+            firstNan = pool::copyRowAvx2(cm, r0, W);
+          else
+            std::copy(r0, r0 + W, cm);
+          for (int64_t ky = ky0 + 1; ky < ky1; ++ky) {
+            const float* r = xp + (by + ky * dy) * W;
+            if (avx2) {
+              pool::colMaxAvx2(cm, r, W, r + W + 8 <= xEnd);
+              continue;
+            }
+            for (int64_t i = 0; i < W; ++i) cm[i] = r[i] > cm[i] || cm[i] != cm[i] ? r[i] : cm[i];
+          }
+          if (avx2 && fullA < fullB) {  // the windows with every column inside the input
+            pool::rowMaxAvx2(yr, cm, r0, fullA, fullB, sx, dx, g.k[2], -px, firstNan);
+          }
+          for (int64_t ox = 0; ox < OW; ++ox) {
+            if (avx2 && ox == fullA && fullA < fullB) ox = fullB;
+            if (ox >= OW) break;
+            const int64_t kx0 = cx0[static_cast<size_t>(ox)], kx1 = cx1[static_cast<size_t>(ox)];
+            if (kx0 >= kx1) {
+              yr[ox] = -std::numeric_limits<float>::infinity();
+              continue;
+            }
+            const int64_t bx = ox * sx - px;
+            float best = cm[bx + kx0 * dx];
+            for (int64_t kx = kx0 + 1; kx < kx1; ++kx) {
+              const float v = cm[bx + kx * dx];
+              best = v > best || best != best ? v : best;
+            }
+            const float first = xp[(by + ky0 * dy) * W + bx + kx0 * dx];
+            yr[ox] = first != first ? first : best;
+          }
+        }
+      }
+    });
+  }
+
   void run(const KernelContext& ctx) const override {
     const TensorView& x = ctx.inputs[0];
     const TensorView& y = ctx.outputs[0];
@@ -59,6 +133,7 @@ class Pool2d : public Kernel {
       cx1[static_cast<size_t>(ox)] = b;
       cpad[static_cast<size_t>(ox)] = pb - pa;
     }
+    if (max_) return maxSeparable(ctx.pool, g, planes, X, Y, cx0, cx1);
     parallelFor(ctx.pool, planes, [&](int64_t p0, int64_t p1) {
       for (int64_t p = p0; p < p1; ++p) {
         const float* xp = X + p * inSz;

@@ -23,6 +23,8 @@ void registerNnTactics(KernelRegistry& reg) {
   registerSoftmaxTactics(reg);
   registerLayerNormTactics(reg);
   registerPoolTactics(reg);
+  registerResizeTactics(reg);
+  registerCopyTactics(reg);
 }
 
 }  // namespace fast
@@ -30,6 +32,7 @@ void registerNnTactics(KernelRegistry& reg) {
 void registerFastKernels(KernelRegistry& reg) {
   // depthwise before gemm: without tactic timing the builder takes the last applicable one (gemm)
   fast::registerDepthwiseTactics(reg);
+  fast::registerDepthwiseC8Tactics(reg);
   fast::registerWinogradTactics(reg);
   fast::registerGemmTactics(reg);
   fast::registerElementwiseTactics(reg);

@@ -6,6 +6,7 @@
 
 #include "core/cpu_features.h"
 #include "core/thread_pool.h"
+#include "kiln/types.h"
 
 namespace kiln::cpu {
 
@@ -72,6 +73,15 @@ constexpr int64_t kParallelMacs = int64_t{1} << 18;
 //! of the 16-wide micro-tile).
 void gemvRows(int64_t i0, int64_t i1, int64_t K, const MatrixView& A, const MatrixView& B, float* C, int64_t ldc,
               bool accumulate) {
+  if (A.cs == 1 && B.rs == 1 && chooseKernel() == microKernelAvx2) {  // dot products of A's rows with B
+    float part[64];
+    for (int64_t i = i0; i < i1; i += 64) {
+      const int64_t n = std::min<int64_t>(64, i1 - i);
+      dotRowsAvx2(B.p, A.p + i * A.rs, A.rs, K, n, part);
+      for (int64_t q = 0; q < n; ++q) C[(i + q) * ldc] = accumulate ? C[(i + q) * ldc] + part[q] : part[q];
+    }
+    return;
+  }
   for (int64_t i = i0; i < i1; ++i) {
     const float* a = A.p + i * A.rs;
     float acc[8] = {};
@@ -94,6 +104,29 @@ void gevmCols(int64_t j0, int64_t j1, int64_t K, const MatrixView& A, const Matr
       const float a = A.p[k * A.cs];
       const float* b = B.p + k * B.rs;
       for (int64_t j = j0; j < j1; ++j) C[j] += a * b[j];
+    }
+    return;
+  }
+  if (B.rs == 1 && A.cs == 1) {  // B transposed (fully connected layers): a dot product per column
+    if (chooseKernel() == microKernelAvx2) {  // only picked on CPUs with AVX2 and FMA
+      float part[64];
+      for (int64_t j = j0; j < j1; j += 64) {
+        const int64_t n = std::min<int64_t>(64, j1 - j);
+        dotRowsAvx2(A.p, B.p + j * B.cs, B.cs, K, n, part);
+        for (int64_t q = 0; q < n; ++q) C[j + q] += part[q];
+      }
+      return;
+    }
+    for (int64_t j = j0; j < j1; ++j) {
+      const float* b = B.p + j * B.cs;
+      float acc[16] = {};
+      int64_t k = 0;
+      for (; k + 16 <= K; k += 16)
+        for (int q = 0; q < 16; ++q) acc[q] += A.p[k + q] * b[k + q];
+      float s = 0.f;
+      for (int q = 0; q < 8; ++q) s += acc[q] + acc[q + 8];
+      for (; k < K; ++k) s += A.p[k] * b[k];
+      C[j] += s;
     }
     return;
   }
@@ -159,9 +192,24 @@ const char* sgemmKernelName() {
   return chooseKernel() == microKernelAvx2 ? "6x16_avx2_fma" : "6x16_portable";
 }
 
+int64_t sgemmPackedASize(int64_t M, int64_t K) { return (M + kMR - 1) / kMR * kMR * std::max<int64_t>(K, 0); }
+
+void sgemmPackA(int64_t M, int64_t K, MatrixView A, float* out) {
+  const int64_t Mp = (M + kMR - 1) / kMR * kMR;
+  for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+    const int64_t kc = std::min(kKC, K - k0);
+    packA(A, 0, M, k0, kc, out + k0 * Mp);
+  }
+}
+
+int64_t sgemmMaxPackedK() { return kPackedBFloats / kNR; }
+
 void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C, int64_t ldc, bool accumulate,
-           void* workspace, ThreadPool* pool, const SgemmEpilogue* epilogue) {
+           void* workspace, ThreadPool* pool, const SgemmEpilogue* epilogue, const float* prepackedA,
+           const float* prepackedB) {
   if (M <= 0 || N <= 0) return;
+  if (prepackedB && (M < 2 || N < 2 || K > sgemmMaxPackedK()))
+    throw Error(ErrorCode::kINTERNAL_ERROR, "sgemm: a prepacked B needs M >= 2, N >= 2 and a K that fits");
   if (K <= 0) {
     if (!accumulate)
       for (int64_t i = 0; i < M; ++i) std::fill(C + i * ldc, C + i * ldc + N, 0.f);
@@ -173,7 +221,8 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
     for (int64_t k0 = 0; k0 < K; k0 += kMaxK) {
       const int64_t kc = std::min(kMaxK, K - k0);
       sgemm(M, N, kc, {A.p + k0 * A.cs, A.rs, A.cs}, {B.p + k0 * B.rs, B.rs, B.cs}, C, ldc, accumulate || k0 > 0,
-            workspace, pool, k0 + kc >= K ? epilogue : nullptr);
+            workspace, pool, k0 + kc >= K ? epilogue : nullptr,
+            prepackedA ? prepackedA + k0 * ((M + kMR - 1) / kMR * kMR) : nullptr);
     }
     return;
   }
@@ -214,7 +263,11 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
   for (int64_t j0 = 0; j0 < N; j0 += ncMax) {
     const int64_t nc = std::min(ncMax, N - j0);
     const int64_t panels = (nc + kNR - 1) / kNR;
-    parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, K, j0, nc, p0 * kNR, p1 * kNR, packedB); });
+    const float* bBlock = packedB;
+    if (prepackedB)
+      bBlock = prepackedB + j0 * K;  // j0 is a multiple of kNR: panel j0 / kNR
+    else
+      parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, K, j0, nc, p0 * kNR, p1 * kNR, packedB); });
     int mParts = 1, nParts = 1;
     if (threads > 1) splitForThreads(M, nc, threads, &mParts, &nParts);
     const int64_t rowTiles = (M + kMR - 1) / kMR;
@@ -231,12 +284,18 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
           const bool last = k0 + kc >= K;
           for (int64_t i0 = r0; i0 < r1; i0 += kMC) {
             const int64_t mc = std::min(kMC, r1 - i0);
-            packA(A, i0, mc, k0, kc, packedA);
+            const float* aBlock = packedA;
+            if (prepackedA)  // block k0 of the packed A holds kc x Mp floats; row tile i0 / kMR within it
+              aBlock = prepackedA + k0 * ((M + kMR - 1) / kMR * kMR) + i0 * kc;
+            else
+              packA(A, i0, mc, k0, kc, packedA);
             for (int64_t q = c0; q < c1; q += kNR) {
-              const float* bp = packedB + ((q / kNR) * K + k0) * kNR;
+              const float* bp = bBlock + ((q / kNR) * K + k0) * kNR;
               for (int64_t p = 0; p < mc; p += kMR) {
-                const float* ap = packedA + (p / kMR) * kc * kMR;
-                kernel(kc, ap, bp, C + (i0 + p) * ldc + j0 + q, ldc, std::min(kMR, mc - p), std::min(kNR, c1 - q), acc);
+                const float* ap = aBlock + (p / kMR) * kc * kMR;
+                const int64_t nr = std::min(kNR, c1 - q);
+                (nr <= 8 && kernel == microKernelAvx2 ? microKernelAvx2N8 : kernel)(
+                    kc, ap, bp, C + (i0 + p) * ldc + j0 + q, ldc, std::min(kMR, mc - p), nr, acc);
               }
             }
             if (last && ep) epilogue->fn(epilogue->user, C, ldc, i0, i0 + mc, j0 + c0, j0 + c1);

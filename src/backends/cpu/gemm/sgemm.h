@@ -34,8 +34,25 @@ struct SgemmEpilogue {
 //! calling thread's own, for callers that run several products at once). `pool` (may be null):
 //! the blocks of C are split over its threads (B packed once per block of columns, shared).
 //! `epilogue` (may be null): see SgemmEpilogue; with K == 0 it runs on C after C is zeroed (or kept).
+//! `prepackedA` (may be null): A already packed by sgemmPackA (constant weights packed once); A must still
+//! describe the same matrix (the matrix-vector paths read it directly).
+//! `prepackedB` (may be null): B already in packed panels (sgemmPackedBOffset; e.g. written there by
+//! im2col); B is then not read. Needs M >= 2, N >= 2 and K <= sgemmMaxPackedK().
 void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C, int64_t ldc, bool accumulate,
-           void* workspace, ThreadPool* pool = nullptr, const SgemmEpilogue* epilogue = nullptr);
+           void* workspace, ThreadPool* pool = nullptr, const SgemmEpilogue* epilogue = nullptr,
+           const float* prepackedA = nullptr, const float* prepackedB = nullptr);
+
+//! Packed B panels: element (k, j) of a K x N matrix at this float offset (panels of 16 columns, each K x 16,
+//! zero-padded to a multiple of 16 columns: K * roundUp(N, 16) floats in all).
+inline int64_t sgemmPackedBOffset(int64_t K, int64_t k, int64_t j) { return ((j >> 4) * K + k) * 16 + (j & 15); }
+//! The largest K sgemm accepts with `prepackedB`.
+int64_t sgemmMaxPackedK();
+
+//! Floats of A (M x K) packed for sgemm's micro-kernel: for each block of kc <= 256 of K, row tiles of 6
+//! (zero-padded), k-major within the tile.
+int64_t sgemmPackedASize(int64_t M, int64_t K);
+//! Packs A into `out` (sgemmPackedASize floats, 32-byte aligned) for sgemm's `prepackedA`.
+void sgemmPackA(int64_t M, int64_t K, MatrixView A, float* out);
 
 //! Name of the micro-kernel in use ("6x16_avx2_fma" or "6x16_portable").
 const char* sgemmKernelName();
@@ -50,6 +67,11 @@ void microKernelPortable(int64_t kc, const float* a, const float* b, float* c, i
                          bool accumulate);
 void microKernelAvx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                      bool accumulate);  // sgemm_avx2.cpp, compiled with -mavx2 -mfma
+//! microKernelAvx2 for nr <= 8: only the first 8 columns of the packed panel (a last, narrow panel).
+void microKernelAvx2N8(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                       bool accumulate);
+//! out[j] = sum_k a[k] * b[j * ldb + k] for j < n (vector x transposed matrix; sgemm_avx2.cpp, AVX2/FMA).
+void dotRowsAvx2(const float* a, const float* b, int64_t ldb, int64_t K, int64_t n, float* out);
 //! How sgemm splits an M x N product over `threads` tasks: a grid of mParts x nParts blocks of C
 //! (mParts * nParts <= threads), chosen to balance the micro-tiles per task.
 void splitForThreads(int64_t M, int64_t N, int threads, int* mParts, int* nParts);

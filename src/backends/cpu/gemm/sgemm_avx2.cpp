@@ -58,4 +58,73 @@ void microKernelAvx2(int64_t kc, const float* a, const float* b, float* c, int64
     for (int64_t j = 0; j < nr; ++j) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.f) + tile[r][j];
 }
 
+void microKernelAvx2N8(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
+                       bool accumulate) {
+  __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps();
+  __m256 c3 = _mm256_setzero_ps(), c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps();
+  for (int64_t k = 0; k < kc; ++k) {
+    const __m256 b0 = _mm256_load_ps(b);
+    c0 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 0), b0, c0);
+    c1 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 1), b0, c1);
+    c2 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 2), b0, c2);
+    c3 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 3), b0, c3);
+    c4 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 4), b0, c4);
+    c5 = _mm256_fmadd_ps(_mm256_broadcast_ss(a + 5), b0, c5);
+    a += kMR;
+    b += kNR;
+  }
+  alignas(32) float tile[kMR][8];
+  _mm256_store_ps(tile[0], c0);
+  _mm256_store_ps(tile[1], c1);
+  _mm256_store_ps(tile[2], c2);
+  _mm256_store_ps(tile[3], c3);
+  _mm256_store_ps(tile[4], c4);
+  _mm256_store_ps(tile[5], c5);
+  for (int64_t r = 0; r < mr; ++r)
+    for (int64_t j = 0; j < nr; ++j) c[r * ldc + j] = (accumulate ? c[r * ldc + j] : 0.f) + tile[r][j];
+}
+
+void dotRowsAvx2(const float* a, const float* b, int64_t ldb, int64_t K, int64_t n, float* out) {
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {  // 4 rows of b at a time: each load of a feeds 4 FMAs
+    const float* b0 = b + j * ldb;
+    const float* b1 = b0 + ldb;
+    const float* b2 = b1 + ldb;
+    const float* b3 = b2 + ldb;
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) {
+      const __m256 av = _mm256_loadu_ps(a + k);
+      s0 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b0 + k), s0);
+      s1 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b1 + k), s1);
+      s2 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b2 + k), s2);
+      s3 = _mm256_fmadd_ps(av, _mm256_loadu_ps(b3 + k), s3);
+    }
+    // horizontal sums of the 4 accumulators at once
+    const __m256 h01 = _mm256_hadd_ps(s0, s1), h23 = _mm256_hadd_ps(s2, s3);
+    const __m256 h = _mm256_hadd_ps(h01, h23);
+    const __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    alignas(16) float t[4];
+    _mm_store_ps(t, r);
+    for (; k < K; ++k) {
+      t[0] += a[k] * b0[k];
+      t[1] += a[k] * b1[k];
+      t[2] += a[k] * b2[k];
+      t[3] += a[k] * b3[k];
+    }
+    out[j] = t[0], out[j + 1] = t[1], out[j + 2] = t[2], out[j + 3] = t[3];
+  }
+  for (; j < n; ++j) {
+    const float* bj = b + j * ldb;
+    __m256 acc = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 8 <= K; k += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(bj + k), acc);
+    alignas(32) float t[8];
+    _mm256_store_ps(t, acc);
+    float sum = ((t[0] + t[4]) + (t[1] + t[5])) + ((t[2] + t[6]) + (t[3] + t[7]));
+    for (; k < K; ++k) sum += a[k] * bj[k];
+    out[j] = sum;
+  }
+}
+
 }  // namespace kiln::cpu::gemm_detail
