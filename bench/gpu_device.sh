@@ -14,6 +14,9 @@
 #                scripts/sanitize.sh on this machine's 16 cores (CPU backend; GoogleTest headers and libraries
 #                from BIN_DIR/gtest.tar.xz, made by bench/gpu_pack.sh with KILN_PACK_SANITIZE=1). tsan runs
 #                the threading tests only (KILN_TSAN_TESTS, a ctest -R regex).
+#   zoo          exports the model zoo (tests/models/export_zoo.py) and checks every model on the GPU against
+#                PyTorch (bench/gpu_zoo_check.sh; KILN_ZOO_CONFIGS picks the configurations)
+#   compare      kiln compare of every batch-1 fp16 plan the bench built against its ONNX model
 #   profile      per-layer GPU profile (kiln bench --profile) and kiln inspect of every fp16 plan the bench built
 set -uo pipefail
 bin=$(cd "$1" && pwd)
@@ -97,6 +100,22 @@ for step in "$@"; do
         scripts/sanitize.sh "$kind" "${args[@]}" > "$out/sanitize_$kind.log" 2>&1
       echo "sanitize $kind exit $?"
       grep -E "tests passed|tests failed|Total Test time|\*\*\*Failed|Failed  |Timeout|ERROR: (Address|Leak|Thread)Sanitizer|runtime error" "$out/sanitize_$kind.log" | head -30
+      ;;
+    zoo)
+      python3 tests/models/export_zoo.py /tmp/kiln-zoo > "$out/zoo_export.log" 2>&1
+      echo "zoo export exit $?"; grep -ci error "$out/zoo_export.log"
+      models=$(python3 tests/models/export_zoo.py --list | tr ',' ' ')
+      bash "$(dirname "$0")/gpu_zoo_check.sh" "$bin/kiln" /tmp/kiln-zoo $models 2>&1 | tee "$out/zoo_check.txt"
+      ;;
+    compare)
+      for plan in /tmp/kiln-gpu-bench/*_b1_fp16.plan; do
+        [ -f "$plan" ] || continue
+        m=$(basename "$plan" _b1_fp16.plan)
+        "$bin/kiln" compare "/tmp/kiln-gpu-bench/$m.onnx" "$plan" --rtol 0.05 --atol 0.05 \
+          --input "$(ls /tmp/kiln-gpu-bench/${m}_b1_*.npy | head -1 | sed "s#.*/${m}_b1_\(.*\)\.npy#\1#")=$(ls /tmp/kiln-gpu-bench/${m}_b1_*.npy | head -1)" \
+          --json "$out/compare_$m.json" > "$out/compare_$m.txt" 2>&1
+        echo "compare $m exit $?: $(tail -2 "$out/compare_$m.txt" | tr '\n' ' ')"
+      done
       ;;
     profile)
       for plan in /tmp/kiln-gpu-bench/*_fp16.plan; do

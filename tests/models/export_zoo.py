@@ -212,10 +212,14 @@ def export_one(name, out_dir, log):
     t_inputs = tuple(torch.from_numpy(v) for v in inputs.values())
 
     t0 = time.time()
+    # torch >= 2.9 exports through torch.export by default: keep the TorchScript exporter these models were
+    # written for (the argument exists from torch 2.5 on)
+    import inspect
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     with torch.enable_grad():
         torch.onnx.export(model, t_inputs if len(t_inputs) > 1 else t_inputs[0], onnx_path,
                           opset_version=OPSET, input_names=list(inputs), output_names=output_names,
-                          dynamic_axes=meta.get("dynamic_axes"), do_constant_folding=True)
+                          dynamic_axes=meta.get("dynamic_axes"), do_constant_folding=True, **legacy)
         t_out = model(*t_inputs)
     if isinstance(t_out, torch.Tensor):
         t_out = (t_out,)
