@@ -309,8 +309,9 @@ class ConvGemm : public Kernel {
     std::fill(yg, yg + mpg * outSz, 0.f);
     for (int64_t ky = 0; ky < g.k[1]; ++ky)
       for (int64_t kx = 0; kx < g.k[2]; ++kx) {
-        auto [y0, y1] = tapRange(g, 1, ky);
-        auto [x0, x1] = tapRange(g, 2, kx);
+        // plain locals, not structured bindings: the lambda below captures them (clang 14 refuses bindings)
+        const auto ry = tapRange(g, 1, ky), rx = tapRange(g, 2, kx);
+        const int64_t y0 = ry.first, y1 = ry.second, x0 = rx.first, x1 = rx.second;
         const int64_t rh = y1 - y0, rw = x1 - x0, n = rh * rw;
         if (n == 0) continue;
         const int64_t offY = ky * g.d[1] - g.pb[1], offX = kx * g.d[2] - g.pb[2];
