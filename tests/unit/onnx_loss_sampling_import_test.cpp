@@ -2,30 +2,13 @@
 // CenterCropPad: imported, built, run, compared with values computed here by naive loops.
 #include <cmath>
 
-#include "engine_util.h"
-#include "kiln/onnx_parser.h"
-#include "onnx_writer.h"
+#include "onnx_import_util.h"
 
 namespace kiln::test {
 namespace {
 using namespace onnxw;
 
-struct Built {
-  CaptureLogger logger;
-  std::unique_ptr<Builder> builder = createBuilder(logger);
-  std::unique_ptr<NetworkDefinition> net = builder->createNetwork();
-  std::unique_ptr<onnx::Parser> parser = onnx::createParser(*net, logger);
-  std::unique_ptr<Engine> engine;
-  bool parsed{false};
-  Built(const Msg& m) {
-    parsed = parser->parse(m.bytes.data(), m.bytes.size());
-    if (!parsed) return;
-    auto plan = builder->buildSerializedNetwork(*net, *builder->createBuilderConfig());
-    if (!plan) return;
-    Runtime rt(logger);
-    engine = rt.deserializeEngine(plan->data(), plan->size());
-  }
-};
+using Built = ImportedEngine;
 
 constexpr int64_t N = 2, C = 3, D = 2;
 

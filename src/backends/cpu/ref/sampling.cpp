@@ -8,6 +8,7 @@
 namespace kiln::cpu {
 namespace {
 
+using tensor_ref::dispatchFloat;
 using tensor_ref::dispatchNumeric;
 using tensor_ref::fromDouble;
 using tensor_ref::invalid;
@@ -15,18 +16,6 @@ using tensor_ref::readInts;
 using tensor_ref::toDouble;
 using tensor_ref::unsupported;
 
-//! Calls f(T{}) for the floating-point element types.
-template <class F>
-decltype(auto) dispatchFloat(DataType t, F&& f) {
-  switch (t) {
-    case DataType::kFLOAT: return f(float{});
-    case DataType::kDOUBLE: return f(double{});
-    case DataType::kHALF: return f(Half{});
-    case DataType::kBF16: return f(BFloat16{});
-    default: break;
-  }
-  unsupported("only floating-point types are supported by this operation");
-}
 
 //! Reads a floating-point tensor as doubles.
 std::vector<double> readDoubles(const TensorView& v) {

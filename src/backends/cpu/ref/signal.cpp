@@ -9,6 +9,7 @@
 namespace kiln::cpu {
 namespace {
 
+using tensor_ref::dispatchFloat;
 using tensor_ref::dispatchNumeric;
 using tensor_ref::fromDouble;
 using tensor_ref::invalid;
@@ -16,16 +17,6 @@ using tensor_ref::readInts;
 using tensor_ref::toDouble;
 using tensor_ref::unsupported;
 
-template <class F>
-void dispatchFloat(DataType t, F&& f) {
-  switch (t) {
-    case DataType::kFLOAT: f(float{}); return;
-    case DataType::kDOUBLE: f(double{}); return;
-    case DataType::kHALF: f(Half{}); return;
-    case DataType::kBF16: f(BFloat16{}); return;
-    default: unsupported("this operation needs a floating-point input");
-  }
-}
 
 class DetKernel : public Kernel {
  public:

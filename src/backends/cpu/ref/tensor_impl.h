@@ -41,6 +41,19 @@ decltype(auto) dispatchNumeric(DataType t, F&& f) {
   return dispatchType(t, std::forward<F>(f));
 }
 
+//! Calls f(T{}) for the floating-point types (float, double, half, bfloat16).
+template <class F>
+decltype(auto) dispatchFloat(DataType t, F&& f) {
+  switch (t) {
+    case DataType::kFLOAT: return f(float{});
+    case DataType::kDOUBLE: return f(double{});
+    case DataType::kHALF: return f(Half{});
+    case DataType::kBF16: return f(BFloat16{});
+    default: break;
+  }
+  unsupported("only floating-point types are supported by this operation");
+}
+
 //! Conversions between element types and double (Half/BFloat16 through float, bool as 0/1).
 template <class T>
 double toDouble(T v) {
