@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "backends/cpu/fast/activation.h"
+#include "backends/cpu/fast/conv_igemm.h"
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
@@ -17,10 +18,7 @@
 
 namespace kiln::cpu::fast {
 
-namespace {
-
-using nn::badData;
-
+//! Also the constraints of "winograd4" (conv_winograd4.cpp).
 bool supportsWinograd(const ir::Node& node, std::string* why) {
   if (!allFloat32(node, why)) return false;
   auto no = [&](const char* r) {
@@ -39,6 +37,10 @@ bool supportsWinograd(const ir::Node& node, std::string* why) {
   if (w->shape[0] < 8 || w->shape[1] < 8) return no("too few channels to pay");
   return true;
 }
+
+namespace {
+
+using nn::badData;
 
 std::size_t alignUp(std::size_t n) { return (n + 63) / 64 * 64; }
 

@@ -1,3 +1,4 @@
+#include "backends/cpu/fast/conv_igemm.h"
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/fast/nn_tactics.h"
 
@@ -34,6 +35,8 @@ void registerFastKernels(KernelRegistry& reg) {
   fast::registerDepthwiseTactics(reg);
   fast::registerDepthwiseC8Tactics(reg);
   fast::registerWinogradTactics(reg);
+  fast::registerWinograd4Tactics(reg);
+  fast::registerIgemmTactics(reg);
   fast::registerGemmTactics(reg);
   fast::registerElementwiseTactics(reg);
   fast::registerNnTactics(reg);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 
 #include "core/cpu_features.h"
@@ -66,6 +67,8 @@ constexpr int64_t kKC = 256;   // depth per block: a B micro-panel (kKC x kNR) s
 constexpr int64_t kNC = 4096;  // most columns of B per block (multiple of kNR)
 // The packed B block (all of K x nc columns) lives in the workspace: nc is cut to fit this many floats.
 constexpr int64_t kPackedBFloats = int64_t{1} << 20;
+// Deeper products pack B one depth block of kKC rows at a time (see sgemm).
+constexpr int64_t kSlicedK = 1024;
 // Below this many multiply-adds a product runs on one thread (waking the others costs more).
 constexpr int64_t kParallelMacs = int64_t{1} << 18;
 
@@ -138,8 +141,14 @@ void gevmCols(int64_t j0, int64_t j1, int64_t K, const MatrixView& A, const Matr
 }
 
 void packA(const MatrixView& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, float* out) {
+  const bool avx2 = chooseKernel() == microKernelAvx2;
   for (int64_t p = 0; p < mc; p += kMR) {
     const int64_t rows = std::min(kMR, mc - p);
+    if (A.cs == 1 && rows == kMR && avx2) {
+      packTile6Avx2(A.p + (i0 + p) * A.rs + k0, A.rs, kc, out);
+      out += kc * kMR;
+      continue;
+    }
     if (A.cs == 1 && rows == kMR) {
       const float* src = A.p + (i0 + p) * A.rs + k0;
       for (int64_t k = 0; k < kc; ++k, out += kMR)
@@ -156,18 +165,46 @@ void packA(const MatrixView& A, int64_t i0, int64_t mc, int64_t k0, int64_t kc, 
   }
 }
 
-//! Packs columns [j0 + q0, j0 + q1) (q multiples of kNR) of B over all K: panel q/kNR holds K x kNR floats.
-void packBPanels(const MatrixView& B, int64_t K, int64_t j0, int64_t nc, int64_t q0, int64_t q1, float* packed) {
+//! Packs rows [k0, k0 + K) and columns [j0 + q0, j0 + q1) (q multiples of kNR) of B: panel q/kNR holds
+//! K x kNR floats.
+void packBPanels(const MatrixView& Bfull, int64_t k0Full, int64_t K, int64_t j0, int64_t nc, int64_t q0, int64_t q1,
+                 float* packed) {
+  const MatrixView B{Bfull.p + k0Full * Bfull.rs, Bfull.rs, Bfull.cs};
+  const bool avx2 = chooseKernel() == microKernelAvx2;
+  if (B.cs == 1) {
+    // Row-major B: a few rows at a time, each panel's part of them copied in turn (the reads go along the
+    // rows, the writes fill kRows * 16 contiguous floats of a panel; a panel at a time over all of K would
+    // read one short piece of every row, a page apart).
+    constexpr int64_t kRows = 8;
+    for (int64_t k0 = 0; k0 < K; k0 += kRows) {
+      const int64_t k1 = std::min(K, k0 + kRows);
+      for (int64_t q = q0; q < q1; q += kNR) {
+        float* out = packed + (q / kNR) * K * kNR + k0 * kNR;
+        const int64_t cols = std::min(kNR, nc - q);
+        const float* src = B.p + k0 * B.rs + j0 + q;
+        if (cols == kNR) {
+          for (int64_t k = k0; k < k1; ++k, src += B.rs, out += kNR) std::memcpy(out, src, kNR * sizeof(float));
+          continue;
+        }
+        for (int64_t k = k0; k < k1; ++k, src += B.rs, out += kNR) {
+          std::memcpy(out, src, static_cast<std::size_t>(cols) * sizeof(float));
+          std::fill(out + cols, out + kNR, 0.f);
+        }
+      }
+    }
+    return;
+  }
   for (int64_t q = q0; q < q1; q += kNR) {
     float* out = packed + (q / kNR) * K * kNR;
     const int64_t cols = std::min(kNR, nc - q);
+    if (B.rs == 1 && cols == kNR && avx2) {  // transposed B (weights stored N x K): 8 x 8 transposes
+      packPanelTransposedAvx2(B.p + (j0 + q) * B.cs, B.cs, K, out);
+      continue;
+    }
     for (int64_t k = 0; k < K; ++k) {
       const float* src = B.p + k * B.rs + (j0 + q) * B.cs;
       int64_t j = 0;
-      if (B.cs == 1)
-        for (; j < cols; ++j) out[j] = src[j];
-      else
-        for (; j < cols; ++j) out[j] = src[j * B.cs];
+      for (; j < cols; ++j) out[j] = src[j * B.cs];
       for (; j < kNR; ++j) out[j] = 0.f;
       out += kNR;
     }
@@ -203,6 +240,13 @@ void sgemmPackA(int64_t M, int64_t K, MatrixView A, float* out) {
 }
 
 int64_t sgemmMaxPackedK() { return kPackedBFloats / kNR; }
+
+int64_t sgemmPackedBSize(int64_t K, int64_t N) { return std::max<int64_t>(K, 0) * ((std::max<int64_t>(N, 0) + kNR - 1) / kNR * kNR); }
+
+void sgemmPackB(int64_t K, int64_t N, MatrixView B, float* out) {
+  if (K <= 0 || N <= 0) return;
+  packBPanels(B, 0, K, 0, N, 0, (N + kNR - 1) / kNR * kNR, out);
+}
 
 void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C, int64_t ldc, bool accumulate,
            void* workspace, ThreadPool* pool, const SgemmEpilogue* epilogue, const float* prepackedA,
@@ -256,21 +300,14 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
     workspace = buf.p;
   }
   float* packedB = static_cast<float*>(workspace);
-  // Columns per block: all of K x nc packed at once, so that each block needs two parallel regions only.
-  int64_t ncMax = std::clamp(kPackedBFloats / K / kNR * kNR, kNR, kNC);
-  const int64_t nBlocks = (N + ncMax - 1) / ncMax;
-  ncMax = ((N + nBlocks - 1) / nBlocks + kNR - 1) / kNR * kNR;  // even blocks
-  for (int64_t j0 = 0; j0 < N; j0 += ncMax) {
-    const int64_t nc = std::min(ncMax, N - j0);
+  const int64_t rowTiles = (M + kMR - 1) / kMR;
+  // The products of depth blocks [kBegin, kEnd) for columns [j0, j0 + nc): B's packed panels at bBlock, each
+  // bStride x kNR floats starting at row bK0; the blocks of C split over the threads.
+  auto compute = [&](int64_t j0, int64_t nc, int64_t kBegin, int64_t kEnd, const float* bBlock, int64_t bStride,
+                     int64_t bK0) {
     const int64_t panels = (nc + kNR - 1) / kNR;
-    const float* bBlock = packedB;
-    if (prepackedB)
-      bBlock = prepackedB + j0 * K;  // j0 is a multiple of kNR: panel j0 / kNR
-    else
-      parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, K, j0, nc, p0 * kNR, p1 * kNR, packedB); });
     int mParts = 1, nParts = 1;
     if (threads > 1) splitForThreads(M, nc, threads, &mParts, &nParts);
-    const int64_t rowTiles = (M + kMR - 1) / kMR;
     parallelFor(usePool, int64_t{mParts} * nParts, [&](int64_t t0, int64_t t1) {
       float* packedA = threadPackA();
       for (int64_t t = t0; t < t1; ++t) {
@@ -278,7 +315,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
         const int64_t r0 = std::min(M, rowTiles * pm / mParts * kMR), r1 = std::min(M, rowTiles * (pm + 1) / mParts * kMR);
         const int64_t c0 = panels * pn / nParts * kNR, c1 = std::min(nc, panels * (pn + 1) / nParts * kNR);
         if (r0 >= r1 || c0 >= c1) continue;
-        for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+        for (int64_t k0 = kBegin; k0 < kEnd; k0 += kKC) {
           const int64_t kc = std::min(kKC, K - k0);
           const bool acc = accumulate || k0 > 0;
           const bool last = k0 + kc >= K;
@@ -290,7 +327,7 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
             else
               packA(A, i0, mc, k0, kc, packedA);
             for (int64_t q = c0; q < c1; q += kNR) {
-              const float* bp = bBlock + ((q / kNR) * K + k0) * kNR;
+              const float* bp = bBlock + ((q / kNR) * bStride + k0 - bK0) * kNR;
               for (int64_t p = 0; p < mc; p += kMR) {
                 const float* ap = aBlock + (p / kMR) * kc * kMR;
                 const int64_t nr = std::min(kNR, c1 - q);
@@ -303,6 +340,29 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
         }
       }
     });
+  };
+  // Deep products pack B one depth block at a time (kKC x up to kNC columns: A is packed once per kNC
+  // columns, not once per kPackedBFloats / K); shallower ones pack all of K x nc at once, so that each
+  // block of columns needs two parallel regions only.
+  const bool sliced = !prepackedB && K > kSlicedK;
+  int64_t ncMax = std::clamp(kPackedBFloats / (sliced ? kKC : K) / kNR * kNR, kNR, kNC);
+  const int64_t nBlocks = (N + ncMax - 1) / ncMax;
+  ncMax = ((N + nBlocks - 1) / nBlocks + kNR - 1) / kNR * kNR;  // even blocks
+  for (int64_t j0 = 0; j0 < N; j0 += ncMax) {
+    const int64_t nc = std::min(ncMax, N - j0);
+    const int64_t panels = (nc + kNR - 1) / kNR;
+    if (prepackedB) {
+      compute(j0, nc, 0, K, prepackedB + j0 * K, K, 0);  // j0 is a multiple of kNR: panel j0 / kNR
+    } else if (!sliced) {
+      parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, 0, K, j0, nc, p0 * kNR, p1 * kNR, packedB); });
+      compute(j0, nc, 0, K, packedB, K, 0);
+    } else {
+      for (int64_t k0 = 0; k0 < K; k0 += kKC) {
+        const int64_t kc = std::min(kKC, K - k0);
+        parallelFor(usePool, panels, [&](int64_t p0, int64_t p1) { packBPanels(B, k0, kc, j0, nc, p0 * kNR, p1 * kNR, packedB); });
+        compute(j0, nc, k0, k0 + kc, packedB, kc, k0);
+      }
+    }
   }
 }
 

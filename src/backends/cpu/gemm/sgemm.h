@@ -47,6 +47,11 @@ void sgemm(int64_t M, int64_t N, int64_t K, MatrixView A, MatrixView B, float* C
 inline int64_t sgemmPackedBOffset(int64_t K, int64_t k, int64_t j) { return ((j >> 4) * K + k) * 16 + (j & 15); }
 //! The largest K sgemm accepts with `prepackedB`.
 int64_t sgemmMaxPackedK();
+//! Floats of B (K x N) in packed panels: K * roundUp(N, 16).
+int64_t sgemmPackedBSize(int64_t K, int64_t N);
+//! Packs B into `out` (sgemmPackedBSize floats, 32-byte aligned) for sgemm's `prepackedB` (constant
+//! weights packed once); the padding columns are zeroed.
+void sgemmPackB(int64_t K, int64_t N, MatrixView B, float* out);
 
 //! Floats of A (M x K) packed for sgemm's micro-kernel: for each block of kc <= 256 of K, row tiles of 6
 //! (zero-padded), k-major within the tile.
@@ -72,6 +77,10 @@ void microKernelAvx2N8(int64_t kc, const float* a, const float* b, float* c, int
                        bool accumulate);
 //! out[j] = sum_k a[k] * b[j * ldb + k] for j < n (vector x transposed matrix; sgemm_avx2.cpp, AVX2/FMA).
 void dotRowsAvx2(const float* a, const float* b, int64_t ldb, int64_t K, int64_t n, float* out);
+//! out[k * 16 + j] = src[j * ld + k] for k < K, j < 16 (a full panel of a transposed B; sgemm_avx2.cpp).
+void packPanelTransposedAvx2(const float* src, int64_t ld, int64_t K, float* out);
+//! out[k * 6 + r] = src[r * rs + k] for k < kc, r < 6 (a full row tile of a row-major A; sgemm_avx2.cpp).
+void packTile6Avx2(const float* src, int64_t rs, int64_t kc, float* out);
 //! How sgemm splits an M x N product over `threads` tasks: a grid of mParts x nParts blocks of C
 //! (mParts * nParts <= threads), chosen to balance the micro-tiles per task.
 void splitForThreads(int64_t M, int64_t N, int threads, int* mParts, int* nParts);

@@ -7,8 +7,20 @@
 
 namespace kiln::cpu::gemm_detail {
 
+namespace {
+//! Asks for the lines of the C tile before the k loop: C is read (accumulate) or written once per kc steps,
+//! and for large products it has left the caches since; the loop's ~kc * 6 cycles hide the miss.
+inline void prefetchTile(const float* c, int64_t ldc, int64_t mr, int64_t nr) {
+  for (int64_t r = 0; r < mr; ++r) {
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc), _MM_HINT_T0);
+    _mm_prefetch(reinterpret_cast<const char*>(c + r * ldc + nr - 1), _MM_HINT_T0);
+  }
+}
+}  // namespace
+
 void microKernelAvx2(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                      bool accumulate) {
+  prefetchTile(c, ldc, mr, nr);
   __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
   __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
   __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
@@ -60,6 +72,7 @@ void microKernelAvx2(int64_t kc, const float* a, const float* b, float* c, int64
 
 void microKernelAvx2N8(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, int64_t mr, int64_t nr,
                        bool accumulate) {
+  prefetchTile(c, ldc, mr, nr);
   __m256 c0 = _mm256_setzero_ps(), c1 = _mm256_setzero_ps(), c2 = _mm256_setzero_ps();
   __m256 c3 = _mm256_setzero_ps(), c4 = _mm256_setzero_ps(), c5 = _mm256_setzero_ps();
   for (int64_t k = 0; k < kc; ++k) {
@@ -125,6 +138,59 @@ void dotRowsAvx2(const float* a, const float* b, int64_t ldb, int64_t K, int64_t
     for (; k < K; ++k) sum += a[k] * bj[k];
     out[j] = sum;
   }
+}
+
+namespace {
+//! Transposes the 8 x 8 matrix held in r[0..7] (row q in r[q]) in place.
+inline void transpose8(__m256 r[8]) {
+  const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+  const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+  const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+  const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+  const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0)), u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0)), u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0)), u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+  const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0)), u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+  r[0] = _mm256_permute2f128_ps(u0, u4, 0x20), r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+  r[2] = _mm256_permute2f128_ps(u2, u6, 0x20), r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+  r[4] = _mm256_permute2f128_ps(u0, u4, 0x31), r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+  r[6] = _mm256_permute2f128_ps(u2, u6, 0x31), r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+//! The 8 x 8 block at src (rows ld apart) transposed: out row k (ldo apart) = column k of the block.
+inline void transpose8x8(const float* src, int64_t ld, float* out, int64_t ldo) {
+  __m256 r[8];
+  for (int q = 0; q < 8; ++q) r[q] = _mm256_loadu_ps(src + q * ld);
+  transpose8(r);
+  for (int q = 0; q < 8; ++q) _mm256_storeu_ps(out + q * ldo, r[q]);
+}
+}  // namespace
+
+void packPanelTransposedAvx2(const float* src, int64_t ld, int64_t K, float* out) {
+  int64_t k = 0;
+  for (; k + 8 <= K; k += 8) {
+    transpose8x8(src + k, ld, out + k * kNR, kNR);
+    transpose8x8(src + 8 * ld + k, ld, out + k * kNR + 8, kNR);
+  }
+  for (; k < K; ++k)
+    for (int64_t j = 0; j < kNR; ++j) out[k * kNR + j] = src[j * ld + k];
+}
+
+void packTile6Avx2(const float* src, int64_t rs, int64_t kc, float* out) {
+  const __m256i six = _mm256_setr_epi32(-1, -1, -1, -1, -1, -1, 0, 0);
+  int64_t k = 0;
+  for (; k + 8 <= kc; k += 8, out += 8 * kMR) {
+    // rows 0..5 and two spare ones: after the transpose, r[q] holds (a0..a5)[k + q] and 2 spare lanes
+    __m256 r[8];
+    for (int q = 0; q < 6; ++q) r[q] = _mm256_loadu_ps(src + q * rs + k);
+    r[6] = r[4], r[7] = r[5];
+    transpose8(r);
+    // each store writes 8 floats, the last 2 of which the next store overwrites; the last one is masked
+    for (int q = 0; q < 7; ++q) _mm256_storeu_ps(out + q * kMR, r[q]);
+    _mm256_maskstore_ps(out + 7 * kMR, six, r[7]);
+  }
+  for (; k < kc; ++k, out += kMR)
+    for (int64_t q = 0; q < kMR; ++q) out[q] = src[q * rs + k];
 }
 
 }  // namespace kiln::cpu::gemm_detail
