@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -16,6 +17,16 @@ Runtime::~Runtime() = default;
 std::unique_ptr<Runtime> createRuntime(Logger& logger) { return std::make_unique<Runtime>(logger); }
 
 namespace {
+//! Memory for a plan's bytes, owned by the engine; 64-byte aligned so that the weights are used in place.
+//! (Transparent huge pages were tried for large plans: with this kernel's defrag setting the faults compact
+//! memory and resnet50's load got slower.)
+std::shared_ptr<void> allocatePlanMemory(std::size_t size) {
+  std::size_t rounded = (std::max<std::size_t>(size, 1) + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
+  if (!p) return nullptr;
+  return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+}
+
 std::unique_ptr<Engine> load(const void* data, std::size_t size, std::shared_ptr<const void> owner, Logger& logger,
                              const std::string& what, std::size_t budget) noexcept {
   try {
@@ -45,16 +56,14 @@ std::unique_ptr<Engine> Runtime::deserializeEngine(const void* data, std::size_t
     report(logger_, Severity::kERROR, "deserializeEngine: null plan pointer");
     return nullptr;
   }
-  // Copy into 64-byte-aligned memory so that the weights can be used in place.
-  std::size_t rounded = (std::max<std::size_t>(size, 1) + 63) / 64 * 64;
-  void* copy = std::aligned_alloc(64, rounded);
+  // Copied into aligned memory that the engine owns, so that the weights can be used in place.
+  std::shared_ptr<void> copy = allocatePlanMemory(size);
   if (!copy) {
     report(logger_, Severity::kERROR, "deserializeEngine: cannot allocate " + std::to_string(size) + " bytes");
     return nullptr;
   }
-  std::memcpy(copy, data, size);
-  std::shared_ptr<const void> owner(copy, [](const void* p) { std::free(const_cast<void*>(p)); });
-  return load(copy, size, owner, logger_, "plan", memoryBudget_);
+  std::memcpy(copy.get(), data, size);
+  return load(copy.get(), size, copy, logger_, "plan", memoryBudget_);
 }
 
 std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noexcept {
@@ -83,14 +92,13 @@ std::unique_ptr<Engine> Runtime::deserializeEngineFromFile(const char* path) noe
   // The file is read into memory the engine owns (not mmapped): a plan file that someone replaces,
   // truncates or rewrites in place while engines from it are alive cannot change or fault them (a private
   // mapping still sees in-place writes to pages it has not copied, and truncation turns reads into SIGBUS).
-  std::size_t rounded = (size + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded);
-  if (!p) {
+  std::shared_ptr<void> owner = allocatePlanMemory(size);
+  if (!owner) {
     ::close(fd);
     report(logger_, Severity::kERROR, "cannot load " + what + ": cannot allocate " + std::to_string(size) + " bytes");
     return nullptr;
   }
-  std::shared_ptr<const void> owner(p, [](const void* q) { std::free(const_cast<void*>(q)); });
+  void* p = owner.get();
   std::size_t done = 0;
   while (done < size) {
     ssize_t r = ::pread(fd, static_cast<char*>(p) + done, size - done, static_cast<off_t>(done));

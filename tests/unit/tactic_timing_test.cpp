@@ -25,12 +25,13 @@ class CaptureLogger : public Logger {
   std::vector<std::string> lines;
 };
 
-std::unique_ptr<HostMemory> buildMatMul(Logger& logger, const std::string& cache, bool timing) {
+std::unique_ptr<HostMemory> buildMatMul(Logger& logger, const std::string& cache, bool timing, int64_t m = 32,
+                                        int64_t k = 64, int64_t n = 48) {
   auto builder = createBuilder(logger);
   auto net = builder->createNetwork();
-  Tensor* x = net->addInput("x", DataType::kFLOAT, Dims{2, {32, 64}});
-  auto w = randomFloats(64 * 48, 3);
-  auto* c = net->addConstant(Dims{2, {64, 48}}, Weights{DataType::kFLOAT, w.data(), static_cast<int64_t>(w.size())});
+  Tensor* x = net->addInput("x", DataType::kFLOAT, Dims{2, {m, k}});
+  auto w = randomFloats(static_cast<size_t>(k * n), 3);
+  auto* c = net->addConstant(Dims{2, {k, n}}, Weights{DataType::kFLOAT, w.data(), static_cast<int64_t>(w.size())});
   auto* mm = net->addMatrixMultiply(*x, MatrixOperation::kNONE, *c->getOutput(0), MatrixOperation::kNONE);
   mm->getOutput(0)->setName("y");
   net->markOutput(*mm->getOutput(0));
@@ -62,6 +63,18 @@ TEST(TacticTiming, TimesCandidatesAndReusesTheCache) {
   ASSERT_EQ(p1->size(), p2->size());
   EXPECT_EQ(std::memcmp(p1->data(), p2->data(), p1->size()), 0) << "same choices, same plan bytes";
   std::remove(cache.c_str());
+}
+
+TEST(TacticTiming, TheReferenceKernelIsTimedOnlyOnSmallLayers) {
+  CaptureLogger small;
+  ASSERT_TRUE(buildMatMul(small, "", true));
+  EXPECT_TRUE(small.saw(" timed: ref 0.")) << "a 32x64x48 product takes well under 1 ms: the reference competes";
+  // 1024^3 multiply-adds: the packed GEMM needs several milliseconds, the reference loop far more; timing the
+  // reference there only slows the build down
+  CaptureLogger large;
+  ASSERT_TRUE(buildMatMul(large, "", true, 1024, 1024, 1024));
+  EXPECT_TRUE(large.saw(" timed: ref not timed (reference kernel; the best specialized one takes "));
+  EXPECT_TRUE(large.saw("-> gemm"));
 }
 
 TEST(TacticTiming, CanBeTurnedOffAndAMalformedCacheIsIgnored) {
