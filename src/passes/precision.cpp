@@ -64,14 +64,19 @@ void lowerFloatPrecision(ir::Graph& g, DataType to) {
   std::vector<ir::Node*> added;
   for (ir::Value* in : g.inputs) {
     if (in->dtype != DataType::kFLOAT) continue;
+    // uses that keep float32 (Resize's roi/scales given at run time) read the input itself
+    bool needed = false;
+    for (ir::Node* c : g.consumers(in))
+      for (size_t k = 0; k < c->inputs.size(); ++k) needed |= c->inputs[k] == in && !keepsFloat32(c->op, k);
+    if (!needed) continue;
     ir::Node* cast = g.addNode("Cast", g.uniqueName(in->name + "_to_" + dataTypeName(to)), {in}, 1);
     cast->attrs.setInt("to", toCode);
     cast->outputs[0]->dtype = to;
     cast->outputs[0]->shape = in->shape;
     for (ir::Node* c : g.consumers(in))
       if (c != cast)
-        for (auto& x : c->inputs)
-          if (x == in) x = cast->outputs[0];
+        for (size_t k = 0; k < c->inputs.size(); ++k)
+          if (c->inputs[k] == in && !keepsFloat32(c->op, k)) c->inputs[k] = cast->outputs[0];
   }
   // 3. float32 network outputs: computed in the reduced type, Cast back at the end
   for (auto& out : g.outputs) {

@@ -3,6 +3,7 @@
 
 #include "backends/cpu/evaluate.h"
 #include "backends/gpu.h"
+#include "backends/host_inputs.h"
 #include "builder/memory_planner.h"
 #include "core/logging.h"
 #include "runtime/engine_impl.h"
@@ -211,6 +212,36 @@ void ContextState::prepare(bool allowUnknown) {
       dataDependent = true;
     }
   }
+  // GPU layers that read parameter inputs on the host (backends/host_inputs.h): those inputs must be graph
+  // inputs in page-locked memory; their values are snapshot so that a change prepares again
+  std::vector<void*> hostAddress(g.values.size(), nullptr);
+  if (engine->device == DeviceType::kGPU && !allowUnknown) {
+    for (size_t s = 0; s < g.nodes.size() && s < engine->kernels.size(); ++s) {
+      const auto* hk = dynamic_cast<const backend::HostInputKernel*>(engine->kernels[s].get());
+      if (!hk) continue;
+      const ir::Node& n = *g.nodes[s];
+      for (size_t k = 0; k < n.inputs.size() && k < 32; ++k) {
+        if (!(hk->hostInputMask() >> k & 1u) || !n.inputs[k] || n.inputs[k]->isConstant()) continue;
+        for (size_t i = 0; i < engine->io.size(); ++i) {
+          const IOTensor& t = engine->io[i];
+          if (t.mode != TensorIOMode::kINPUT || t.valueId != n.inputs[k]->id) continue;
+          const std::string layer = "layer '" + engine->layerNames[s] + "' (" + n.op + ")";
+          if (!ioAddress[i])
+            throw Error(ErrorCode::kINVALID_STATE, layer + " reads the values of input '" + t.name +
+                                                       "' on the host: set its address (setTensorAddress) before running");
+          if (gpu::isDevicePointer(ioAddress[i]))
+            throw Error(ErrorCode::kINVALID_STATE, layer + " reads the values of input '" + t.name +
+                                                       "' on the host: bind it to page-locked host memory (kiln::Buffer "
+                                                       "with MemoryKind::kPAGELOCKED), not device memory");
+          std::size_t bytes = static_cast<std::size_t>(std::max<int64_t>(ir::numElements(ioShapes[i]), 0)) * dataTypeSize(t.dtype);
+          if (valueSnapshot[i].empty())
+            valueSnapshot[i].assign(static_cast<const uint8_t*>(ioAddress[i]), static_cast<const uint8_t*>(ioAddress[i]) + bytes);
+          hostAddress[static_cast<size_t>(t.valueId)] = ioAddress[i];
+          dataDependent = true;
+        }
+      }
+    }
+  }
 
   std::vector<MemoryBlock> blocks;
   std::vector<int32_t> blockValue;
@@ -252,6 +283,7 @@ void ContextState::prepare(bool allowUnknown) {
     t.shape = info.shape;
     t.numel = ir::numElements(info.shape);
     t.present = true;
+    t.data = hostAddress[static_cast<size_t>(v->id)];  // host-read inputs: workspaceSize() may read them
     return t;
   };
   for (size_t s = 0; s < nSteps; ++s) {

@@ -207,5 +207,24 @@ TEST(GpuConvNhwc, PointwiseRefusesWhatItCannotRun) {
                Error);
 }
 
+// cuDNN's channels-last tensor-core kernels need C % 8 == 0: for float16/bfloat16 the cuDNN tactics zero-pad
+// X and W to the next multiple of 8 in the workspace (the RGB stems: 7x7/2 with C = 3 in ResNet)
+TEST(GpuConvNhwc, CudnnPadsFewInputChannels) {
+  KILN_REQUIRE_GPU();
+  std::vector<NhwcCase> cases;
+  uint32_t seed = 4900;
+  for (DataType dt : {DataType::kHALF, DataType::kBF16}) {
+    for (const char* tactic : {"cudnn", "cudnn_implicit_precomp_gemm", "cudnn_implicit_gemm"}) {
+      cases.push_back({2, 21, 19, 3, 64, 7, 7, 2, 3, 1, false, true, false, "Relu", dt, tactic});  // the ResNet stem
+      cases.push_back({1, 9, 10, 5, 16, 3, 3, 1, 1, 1, false, false, true, "Silu", dt, tactic});
+      cases.push_back({2, 8, 8, 1, 8, 3, 3, 2, 1, 2, false, true, true, "", dt, tactic});
+    }
+    cases.push_back({2, 21, 19, 3, 64, 7, 7, 2, 3, 1, false, true, false, "Relu", dt, "cudnn_fused"});
+    cases.push_back({1, 9, 10, 3, 24, 3, 3, 1, 1, 1, false, true, true, "", dt, "cudnn_fused"});
+  }
+  cases.push_back({1, 11, 12, 3, 16, 5, 5, 2, 2, 1, false, true, false, "Relu", DataType::kFLOAT, "cudnn"});  // unpadded
+  for (const auto& c : cases) runCase(c, seed++);
+}
+
 }  // namespace
 }  // namespace kiln::test

@@ -108,6 +108,7 @@ struct Geometry {
   bool symmetric{true};
   std::vector<int> padded;              // Conv: X extents after explicit padding (if !symmetric)
   std::vector<int> full;                // ConvTranspose: unpadded output extents (if !symmetric)
+  int cPad{0};                          // ConvNHWC float16/bfloat16 with C % 8 != 0: C rounded up to 8 (zeros)
   bool operator<(const Geometry& o) const {
     return std::tie(n, c, m, in, out, k, stride, dil, padBegin, padEnd) <
            std::tie(o.n, o.c, o.m, o.in, o.out, o.k, o.stride, o.dil, o.padBegin, o.padEnd);
@@ -182,11 +183,21 @@ class ConvBase : public Kernel {
         copyWindow(extra, dst, X.data, src, begin, esz, s);
         xin = extra;
       }
+      const void* win = W.data;
+      if (g.cPad) {  // zero channels up to a multiple of 8: cuDNN's tensor-core NHWC kernels need them
+        const int64_t pix = static_cast<int64_t>(X.numel / g.c), taps = W.numel / g.c;
+        const std::vector<int64_t> xs{pix, g.c}, xd{pix, g.cPad}, ws{taps, g.c}, wdst{taps, g.cPad}, zero2{0, 0};
+        void* wpad = static_cast<uint8_t*>(extra) + align(static_cast<std::size_t>(pix) * g.cPad * esz);
+        copyWindow(extra, xd, X.data, xs, zero2, esz, s);
+        copyWindow(wpad, wdst, W.data, ws, zero2, esz, s);
+        xin = extra;
+        win = wpad;
+      }
       if (fused_) {
-        runFused(ctx, d, g, a, xin, dnnWs);
+        runFused(ctx, d, g, a, xin, win, dnnWs);
         return;
       }
-      checkDnn(cudnnConvolutionForward(h, one, d.x, xin, d.w, W.data, d.conv,
+      checkDnn(cudnnConvolutionForward(h, one, d.x, xin, d.w, win, d.conv,
                                        static_cast<cudnnConvolutionFwdAlgo_t>(a.algo), dnnWs, a.workspace, zero, d.y,
                                        Y.data),
                "convolution forward");
@@ -214,6 +225,13 @@ class ConvBase : public Kernel {
   static std::size_t align(std::size_t b) { return (b + 255) / 256 * 256; }
 
   std::size_t extraBytes(const Geometry& g) const {
+    if (g.cPad) {  // the channel-padded X and W (NHWC is always symmetric)
+      std::size_t px = static_cast<std::size_t>(g.n), taps = static_cast<std::size_t>(g.m);
+      for (int v : g.in) px *= static_cast<std::size_t>(v);
+      for (int v : g.k) taps *= static_cast<std::size_t>(v);
+      return align(px * static_cast<std::size_t>(g.cPad) * dataTypeSize(dtype_)) +
+             taps * static_cast<std::size_t>(g.cPad) * dataTypeSize(dtype_);
+    }
     if (g.symmetric) return 0;
     std::size_t e = static_cast<std::size_t>(g.n) * static_cast<std::size_t>(transpose_ ? g.m : g.c);
     for (int v : transpose_ ? g.full : g.padded) e *= static_cast<std::size_t>(v);
@@ -267,6 +285,8 @@ class ConvBase : public Kernel {
     }
     if (nhwc_ && !g.symmetric)
       throw Error(ErrorCode::kUNSUPPORTED_NODE, "channels-last convolutions take symmetric padding only");
+    if (nhwc_ && !transpose_ && group_ == 1 && g.c % 8 != 0 && (dtype_ == DataType::kHALF || dtype_ == DataType::kBF16))
+      g.cPad = (g.c + 7) / 8 * 8;
     if (sp == 1) {  // cuDNN wants at least 2 spatial dims: a leading extent-1 dim
       for (auto* v : {&g.in, &g.out, &g.k, &g.stride, &g.dil}) v->insert(v->begin(), 1);
       g.padBegin.insert(g.padBegin.begin(), 0);
@@ -280,7 +300,8 @@ class ConvBase : public Kernel {
   void describe(Descs& d, const Geometry& g) const {
     cudnnDataType_t t = dnnType(dtype_);
     size_t sp = g.in.size();
-    std::vector<int> xd{g.n, g.c}, yd{g.n, g.m}, wd;
+    const int cIn = g.cPad ? g.cPad : g.c;
+    std::vector<int> xd{g.n, cIn}, yd{g.n, g.m}, wd;
     std::vector<int> pads(sp), st = g.stride, dl = g.dil;
     for (size_t i = 0; i < sp; ++i) {
       if (!transpose_) {
@@ -293,7 +314,7 @@ class ConvBase : public Kernel {
       pads[i] = g.symmetric ? g.padBegin[i] : 0;
     }
     if (!transpose_) {
-      wd = {g.m, g.c / group_};
+      wd = {g.m, cIn / group_};
     } else {
       wd = {g.c, g.m / group_};  // the forward filter of the adjoint convolution
     }
@@ -367,7 +388,7 @@ class ConvBase : public Kernel {
   //! y = act(conv(x) + z + bias) in one cuDNN call: act is ReLU or none; without a residual, z is y with
   //! weight 0.
   void runFused(const KernelContext& ctx, Descs& d, const Geometry& g, const AlgoChoice& a, const void* xin,
-                void* dnnWs) const {
+                const void* win, void* dnnWs) const {
     const TensorView& Y = ctx.outputs[0];
     const void* z = ctx.inputs.size() > 3 && ctx.inputs[3].present ? ctx.inputs[3].data : nullptr;
     std::vector<int> bd(2 + g.in.size(), 1);
@@ -383,7 +404,7 @@ class ConvBase : public Kernel {
                                           CUDNN_PROPAGATE_NAN, 0.0),
              "set activation");
     float onef = 1.f, alpha2 = z ? 1.f : 0.f;
-    checkDnn(cudnnConvolutionBiasActivationForward(cudnnHandle(), &onef, d.x, xin, d.w, ctx.inputs[1].data, d.conv,
+    checkDnn(cudnnConvolutionBiasActivationForward(cudnnHandle(), &onef, d.x, xin, d.w, win, d.conv,
                                                    static_cast<cudnnConvolutionFwdAlgo_t>(a.algo), dnnWs, a.workspace,
                                                    &alpha2, d.y, z ? z : Y.data, d.bias, ctx.inputs[2].data, actDesc,
                                                    d.y, Y.data),

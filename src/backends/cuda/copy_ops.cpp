@@ -1,5 +1,5 @@
 // Ops whose output bytes equal their input bytes (Identity, Reshape, Flatten, Squeeze, Unsqueeze): one
-// device-to-device copy on the stream.
+// copy on the stream (cudaMemcpyDefault: an input may be page-locked host memory that kernels read in place).
 #include "backends/cuda/cuda_common.h"
 
 namespace kiln::gpu {
@@ -15,7 +15,7 @@ class CopyKernel final : public Kernel {
       throw Error(ErrorCode::kFAILED_EXECUTION, "copy of " + std::to_string(in.bytes()) + " bytes into " +
                                                     std::to_string(out.bytes()));
     if (out.bytes() && in.data != out.data)
-      KILN_CUDA_CHECK(cudaMemcpyAsync(out.data, in.data, out.bytes(), cudaMemcpyDeviceToDevice, streamOf(ctx)));
+      KILN_CUDA_CHECK(cudaMemcpyAsync(out.data, in.data, out.bytes(), cudaMemcpyDefault, streamOf(ctx)));
   }
 };
 }  // namespace

@@ -162,6 +162,11 @@ bool isPinnedPointer(const void* p) noexcept {
 void copy(void* dst, const void* src, std::size_t bytes) {
   if (!bytes) return;
   KILN_CUDA_CHECK(cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+  // From pageable host memory to the device, cudaMemcpy may return once the bytes are staged, before the DMA
+  // has landed; kiln's streams do not wait for the legacy stream, so a kernel enqueued next could be
+  // overwritten by the tail of this copy (seen as the conformance runner's output poison coming back).
+  // kiln::memcpy promises a finished copy: wait for it.
+  KILN_CUDA_CHECK(cudaStreamSynchronize(nullptr));
 }
 
 void copyAsync(void* dst, const void* src, std::size_t bytes, void* stream) {

@@ -63,6 +63,11 @@ void registerCastKernels(KernelRegistry& reg) {
       if (why) *why = "Cast: missing or unknown 'to'";
       return false;
     }
+    const bool smallIn = !n.inputs.empty() && n.inputs[0] && isSmallStorageType(n.inputs[0]->dtype);
+    if (smallIn || isSmallStorageType(static_cast<DataType>(n.attrs.getInt("to", -1)))) {
+      if (why) *why = "float8 / sub-byte types are cast by the cuda_small tactic (cast_small.cu)";
+      return false;
+    }
     return true;
   };
   reg.add("Cast", t);

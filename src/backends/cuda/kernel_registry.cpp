@@ -1,6 +1,8 @@
 #include "backends/cuda/blas_helpers.h"
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/fused_transformer.h"
+#include "backends/cuda/quant_sampling.h"
+#include "backends/cuda/runtime_params.h"
 #include "backends/gpu.h"
 
 namespace kiln::gpu {
@@ -16,6 +18,16 @@ const KernelRegistry& kernelRegistry() {
     registerBlasKernels(r);
     registerFusedNormKernels(r);
     registerFusedAttentionKernels(r);
+    registerQuantKernels(r);     // quant_sampling.h
+    registerSamplingKernels(r);
+    registerCastSmallKernels(r);
+    registerSignalKernels(r);
+    registerLinearAttentionKernels(r);
+    registerMelWeightKernels(r);
+    registerClipRuntimeKernels(r);     // runtime_params.h: after the families whose kernels they wrap
+    registerDataDependentKernels(r);
+    registerRecurrentKernels(r);
+    registerHostParamKernels(r);
     return r;
   }();
   return reg;

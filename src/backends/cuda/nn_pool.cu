@@ -256,11 +256,14 @@ Tactic globalTactic() {
 
 }  // namespace
 
+void registerPoolNhwcKernels(KernelRegistry& reg);  // nn_pool_nhwc.cu: vectorized channels-last pools
+
 void registerPoolKernels(KernelRegistry& reg) {
   reg.add("MaxPool", poolTactic<PoolKind::kMAX>());
   reg.add("AveragePool", poolTactic<PoolKind::kAVG>());
   reg.add("MaxPoolNHWC", poolTactic<PoolKind::kMAX>());
   reg.add("AveragePoolNHWC", poolTactic<PoolKind::kAVG>());
+  registerPoolNhwcKernels(reg);  // after the generic ones: the default where tactics are not timed
   reg.add("LpPool", poolTactic<PoolKind::kLP>());
   reg.add("GlobalMaxPool", globalTactic<PoolKind::kMAX>());
   reg.add("GlobalAveragePool", globalTactic<PoolKind::kAVG>());

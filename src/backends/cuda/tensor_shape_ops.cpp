@@ -14,7 +14,7 @@ bool isIdentity(const std::vector<int64_t>& p) { return ir::tensor_ops::isIdenti
 
 void copyAll(const TensorView& x, const TensorView& y, cudaStream_t s) {
   if (x.bytes() != y.bytes()) invalid("element count mismatch");
-  if (x.bytes() && x.data != y.data) KILN_CUDA_CHECK(cudaMemcpyAsync(y.data, x.data, x.bytes(), cudaMemcpyDeviceToDevice, s));
+  if (x.bytes() && x.data != y.data) KILN_CUDA_CHECK(cudaMemcpyAsync(y.data, x.data, x.bytes(), cudaMemcpyDefault, s));
 }
 
 class TransposeKernel final : public Kernel {

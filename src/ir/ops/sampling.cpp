@@ -1,4 +1,4 @@
-// Op schemas: GridSample, AffineGrid, Col2Im (ONNX opset 20/18 semantics; no GPU kernels).
+// Op schemas: GridSample, AffineGrid, Col2Im (ONNX opset 20/18 semantics).
 #include <string>
 
 #include "core/dtype.h"

@@ -8,13 +8,7 @@
 namespace kiln::cpu {
 namespace {
 
-using tensor_ref::dispatchFloat;
-using tensor_ref::dispatchNumeric;
-using tensor_ref::fromDouble;
-using tensor_ref::invalid;
-using tensor_ref::readInts;
-using tensor_ref::toDouble;
-using tensor_ref::unsupported;
+using namespace tensor_ref;  // dispatch, conversions, readInts, invalid/unsupported (tensor_impl.h)
 
 
 //! Reads a floating-point tensor as doubles.
