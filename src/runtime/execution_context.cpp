@@ -73,6 +73,17 @@ bool isValueInput(const ir::Graph& g, const IOTensor& t, const ir::Shape& shape)
   return n >= 0 && n <= ir::kMaxInferredElements;
 }
 
+//! An input whose values are read on the host (shape inputs, GPU layers' host-read parameters) needs a bound
+//! address; on the GPU, host memory (page-locked), not device memory. `what` says who reads it.
+void requireHostValues(const std::string& what, const void* address, bool gpu) {
+  if (!address)
+    throw Error(ErrorCode::kINVALID_STATE,
+                what + ": set its address (setTensorAddress) before asking for output shapes or running");
+  if (gpu && gpu::isDevicePointer(address))
+    throw Error(ErrorCode::kINVALID_STATE, what + ": on the GPU bind it to page-locked host memory (kiln::Buffer "
+                                                  "with MemoryKind::kPAGELOCKED), not device memory");
+}
+
 bool anyUnknown(const std::vector<ir::ValueInfo>& infos) {
   for (const auto& i : infos)
     if (ir::numElements(i.shape) < 0) return true;
@@ -189,13 +200,8 @@ void ContextState::prepare(bool allowUnknown) {
       info.dtype = t.dtype;
       info.shape = ioShapes[i];
       if (!withValues || !isValueInput(g, t, ioShapes[i])) continue;
-      if (!ioAddress[i])
-        throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
-                                                   "': set its address (setTensorAddress) before asking for output shapes or running");
-      if (engine->device == DeviceType::kGPU && gpu::isDevicePointer(ioAddress[i]))
-        throw Error(ErrorCode::kINVALID_STATE, "shapes in this engine depend on the values of input '" + t.name +
-                                                   "': on the GPU bind it to page-locked host memory (kiln::Buffer with "
-                                                   "MemoryKind::kPAGELOCKED), not device memory");
+      requireHostValues("shapes in this engine depend on the values of input '" + t.name + "'", ioAddress[i],
+                        engine->device == DeviceType::kGPU);
       std::size_t bytes = static_cast<std::size_t>(ir::numElements(ioShapes[i])) * dataTypeSize(t.dtype);
       info.data = ir::makeTensor(t.dtype, ioShapes[i], ioAddress[i], bytes);
       valueSnapshot[i].assign(static_cast<const uint8_t*>(ioAddress[i]), static_cast<const uint8_t*>(ioAddress[i]) + bytes);
@@ -225,14 +231,9 @@ void ContextState::prepare(bool allowUnknown) {
         for (size_t i = 0; i < engine->io.size(); ++i) {
           const IOTensor& t = engine->io[i];
           if (t.mode != TensorIOMode::kINPUT || t.valueId != n.inputs[k]->id) continue;
-          const std::string layer = "layer '" + engine->layerNames[s] + "' (" + n.op + ")";
-          if (!ioAddress[i])
-            throw Error(ErrorCode::kINVALID_STATE, layer + " reads the values of input '" + t.name +
-                                                       "' on the host: set its address (setTensorAddress) before running");
-          if (gpu::isDevicePointer(ioAddress[i]))
-            throw Error(ErrorCode::kINVALID_STATE, layer + " reads the values of input '" + t.name +
-                                                       "' on the host: bind it to page-locked host memory (kiln::Buffer "
-                                                       "with MemoryKind::kPAGELOCKED), not device memory");
+          requireHostValues("layer '" + engine->layerNames[s] + "' (" + n.op + ") reads the values of input '" +
+                                t.name + "' on the host",
+                            ioAddress[i], true);
           std::size_t bytes = static_cast<std::size_t>(std::max<int64_t>(ir::numElements(ioShapes[i]), 0)) * dataTypeSize(t.dtype);
           if (valueSnapshot[i].empty())
             valueSnapshot[i].assign(static_cast<const uint8_t*>(ioAddress[i]), static_cast<const uint8_t*>(ioAddress[i]) + bytes);

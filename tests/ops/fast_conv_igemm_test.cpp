@@ -10,20 +10,6 @@
 namespace kiln::test {
 namespace {
 
-struct IgemmCase {
-  ir::Shape x, w;
-  std::vector<int64_t> strides, pads, dilations;
-};
-
-ir::Attributes igemmAttrs(const IgemmCase& c, const std::string& act) {
-  ir::Attributes at;
-  at.setInts("strides", c.strides);
-  at.setInts("pads", c.pads);
-  at.setInts("dilations", c.dilations);
-  if (!act.empty()) at.setString("kiln_act", act);
-  return at;
-}
-
 struct PortableScope {
   explicit PortableScope(bool p) { cpu::fast::igemm::forcePortableForTesting(p); }
   ~PortableScope() { cpu::fast::igemm::forcePortableForTesting(false); }
@@ -32,7 +18,7 @@ struct PortableScope {
 }  // namespace
 
 TEST(FastConvIgemm, MatchesReference) {
-  const std::vector<IgemmCase> cases{
+  const std::vector<ConvCase> cases{
       {{1, 16, 14, 14}, {24, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},     // 3x3 same, row tiles of 14
       {{2, 8, 9, 11}, {13, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},        // batch 2, odd M (partial row tile)
       {{1, 7, 20, 37}, {9, 7, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}},        // stride 2: 4 phase planes
@@ -52,22 +38,7 @@ TEST(FastConvIgemm, MatchesReference) {
     if (!portable && (cpuFeatures() & (kCpuAVX2 | kCpuFMA)) != (kCpuAVX2 | kCpuFMA)) continue;
     PortableScope scope(portable);
     for (const std::string tactic : {"igemm", "igemm_t"})
-    for (const IgemmCase& c : cases)
-      for (const std::string act : {"", "Relu", "Silu"})
-        for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool, &pool3}) {
-          ir::Attributes at = igemmAttrs(c, act);
-          auto x = randomTensor(c.x, seed++), w = randomTensor(c.w, seed++), b = randomTensor({c.w[0]}, seed++);
-          auto plain = runOp("Conv", igemmAttrs(c, ""), {x, w})[0];
-          auto z = randomTensor(plain->shape, seed++);
-          SCOPED_TRACE(tactic + " " + ir::shapeToString(c.x) + " * " + ir::shapeToString(c.w) + " " + act +
-                       (portable ? " portable" : ""));
-          auto ref = runOp("Conv", at, {x, w, b, z})[0];
-          auto got = runTactic("Conv", at, {x, w, b, z}, tactic, p)[0];
-          expectValues(*got, ref->shape, asDoubles(*ref), 1e-5);
-          auto ref2 = runOp("Conv", at, {x, w})[0];
-          auto got2 = runTactic("Conv", at, {x, w}, tactic, p)[0];
-          expectValues(*got2, ref2->shape, asDoubles(*ref2), 1e-5);
-        }
+      expectConvTacticMatchesReference(cases, tactic, {"", "Relu", "Silu"}, {nullptr, &pool, &pool3}, seed, 1e-5);
   }
 }
 
@@ -107,7 +78,7 @@ namespace kiln::test {
 // padding, batch 2, M and C not multiples of the micro-tiles; its rounding is larger than a direct
 // convolution's, within 1e-4 here.
 TEST(FastConvWinograd4, MatchesReference) {
-  const std::vector<IgemmCase> cases{
+  const std::vector<ConvCase> cases{
       {{1, 16, 14, 14}, {24, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
       {{2, 8, 9, 11}, {13, 8, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}},
       {{1, 12, 10, 7}, {16, 12, 3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}},
@@ -117,21 +88,7 @@ TEST(FastConvWinograd4, MatchesReference) {
   };
   ThreadPool pool(2);
   uint32_t seed = 5100;
-  for (const IgemmCase& c : cases)
-    for (const std::string act : {"", "Relu", "Silu"})
-      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
-        ir::Attributes at = igemmAttrs(c, act);
-        auto x = randomTensor(c.x, seed++), w = randomTensor(c.w, seed++), b = randomTensor({c.w[0]}, seed++);
-        auto plain = runOp("Conv", igemmAttrs(c, ""), {x, w})[0];
-        auto z = randomTensor(plain->shape, seed++);
-        SCOPED_TRACE(ir::shapeToString(c.x) + " * " + ir::shapeToString(c.w) + " " + act);
-        auto ref = runOp("Conv", at, {x, w, b, z})[0];
-        auto got = runTactic("Conv", at, {x, w, b, z}, "winograd4", p)[0];
-        expectValues(*got, ref->shape, asDoubles(*ref), 1e-4);
-        auto ref2 = runOp("Conv", at, {x, w})[0];
-        auto got2 = runTactic("Conv", at, {x, w}, "winograd4", p)[0];
-        expectValues(*got2, ref2->shape, asDoubles(*ref2), 1e-4);
-      }
+  expectConvTacticMatchesReference(cases, "winograd4", {"", "Relu", "Silu"}, {nullptr, &pool}, seed, 1e-4);
   const backend::Tactic* t = cpu::defaultKernelRegistry().find("Conv", "winograd4");
   ASSERT_NE(t, nullptr);
   ir::Graph g;

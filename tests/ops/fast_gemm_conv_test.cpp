@@ -91,22 +91,6 @@ TEST(FastSgemm, SplitForThreadsUsesAllThreadsAndBalances) {
 
 namespace {
 
-struct ConvCase {
-  ir::Shape x, w;
-  std::vector<int64_t> strides, pads, dilations;
-  int64_t group;
-};
-
-ir::Attributes convAttrs(const ConvCase& c, const std::string& act) {
-  ir::Attributes at;
-  at.setInts("strides", c.strides);
-  at.setInts("pads", c.pads);
-  at.setInts("dilations", c.dilations);
-  at.setInt("group", c.group);
-  if (!act.empty()) at.setString("kiln_act", act);
-  return at;
-}
-
 std::vector<ConvCase> depthwiseCases() {
   return {
       {{1, 8, 9, 9}, {8, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 8},
@@ -189,20 +173,7 @@ TEST(FastConv, GemmConvWithPoolMatchesReference) {
       {{1, 3, 33, 31}, {16, 3, 7, 7}, {2, 2}, {3, 3, 3, 3}, {1, 1}, 1},
       {{1, 6, 10, 10}, {6, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 6},
   };
-  for (const ConvCase& c : cases)
-    for (const std::string act : {"", "Relu", "Silu", "Sigmoid"}) {
-      ir::Attributes at = convAttrs(c, act);
-      auto x = randomTensor(c.x, seed++), w = randomTensor(c.w, seed++), b = randomTensor({c.w[0]}, seed++);
-      auto plain = runOp("Conv", convAttrs(c, ""), {x, w})[0];
-      auto z = randomTensor(plain->shape, seed++);
-      auto ref = runOp("Conv", at, {x, w, b, z})[0];
-      SCOPED_TRACE(ir::shapeToString(c.x) + " * " + ir::shapeToString(c.w) + " " + act);
-      auto got = runTactic("Conv", at, {x, w, b, z}, "gemm", &pool)[0];
-      expectValues(*got, ref->shape, asDoubles(*ref), 1e-5);
-      auto refNoB = runOp("Conv", at, {x, w})[0];
-      auto gotNoB = runTactic("Conv", at, {x, w}, "gemm", &pool)[0];
-      expectValues(*gotNoB, refNoB->shape, asDoubles(*refNoB), 1e-5);
-    }
+  expectConvTacticMatchesReference(cases, "gemm", {"", "Relu", "Silu", "Sigmoid"}, {&pool}, seed, 1e-5);
 }
 
 TEST(FastConv, WinogradMatchesReference) {
@@ -214,21 +185,7 @@ TEST(FastConv, WinogradMatchesReference) {
       {{1, 12, 10, 7}, {16, 12, 3, 3}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1},  // no padding
       {{1, 9, 6, 6}, {10, 9, 3, 3}, {1, 1}, {2, 0, 1, 2}, {1, 1}, 1},   // asymmetric padding
   };
-  for (const ConvCase& c : cases)
-    for (const std::string act : {"", "Relu", "Silu"})
-      for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
-        ir::Attributes at = convAttrs(c, act);
-        auto x = randomTensor(c.x, seed++), w = randomTensor(c.w, seed++), b = randomTensor({c.w[0]}, seed++);
-        auto plain = runOp("Conv", convAttrs(c, ""), {x, w})[0];
-        auto z = randomTensor(plain->shape, seed++);
-        SCOPED_TRACE(ir::shapeToString(c.x) + " * " + ir::shapeToString(c.w) + " " + act);
-        auto ref = runOp("Conv", at, {x, w, b, z})[0];
-        auto got = runTactic("Conv", at, {x, w, b, z}, "winograd", p)[0];
-        expectValues(*got, ref->shape, asDoubles(*ref), 1e-5);
-        auto ref2 = runOp("Conv", at, {x, w})[0];
-        auto got2 = runTactic("Conv", at, {x, w}, "winograd", p)[0];
-        expectValues(*got2, ref2->shape, asDoubles(*ref2), 1e-5);
-      }
+  expectConvTacticMatchesReference(cases, "winograd", {"", "Relu", "Silu"}, {nullptr, &pool}, seed, 1e-5);
   // what it leaves to the other tactics
   const backend::Tactic* t = cpu::defaultKernelRegistry().find("Conv", "winograd");
   ASSERT_NE(t, nullptr);

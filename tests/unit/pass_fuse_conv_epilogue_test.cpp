@@ -123,6 +123,51 @@ TEST(FuseConvEpilogue, ResidualComputedAfterTheConvIsReordered) {
   EXPECT_LT(c.relError, 1e-5);
 }
 
+namespace {
+//! Add(conv_a(x), r): r is conv_b(x), or a second graph input of the given shape.
+GraphSpec dynamicResidual(const std::vector<std::string>& xShape, const std::vector<std::string>* rShape) {
+  GraphSpec g;
+  g.inputs = {valueInfo("x", FLOAT, xShape)};
+  g.outputs = {valueInfo("y", FLOAT, {"N", "4", "6", "6"})};
+  g.initializers = {randomInit("wa", {4, 3, 1, 1}, 1), randomInit("wb", {4, 3, 3, 3}, 2)};
+  g.nodes = {node("Conv", {"x", "wa"}, {"a"}, "conv_a")};
+  if (rShape) {
+    g.inputs.push_back(valueInfo("r", FLOAT, *rShape));
+  } else {
+    g.nodes.push_back(node("Conv", {"x", "wb"}, {"r"}, "conv_b", {attrInts("pads", {1, 1, 1, 1})}));
+  }
+  g.nodes.push_back(node("Add", {"a", "r"}, {"s"}, "add"));
+  g.nodes.push_back(node("Relu", {"s"}, {"y"}, "relu"));
+  return g;
+}
+}  // namespace
+
+TEST(FuseConvEpilogue, DynamicBatchResidualIsFusedWhereItCannotBroadcast) {
+  // both operands come from the same dynamic input: same extents for every batch -> Z and the Relu fuse
+  auto g1 = importGraph(modelBytes(dynamicResidual({"N", "3", "6", "6"}, nullptr)));
+  EXPECT_TRUE(runPass(*g1, passes::fuseConvEpilogue));
+  ASSERT_EQ(opsOf(*g1), (std::vector<std::string>{"Conv", "Conv"}));
+  EXPECT_EQ(g1->nodes[1]->inputs.size(), 4u);
+  EXPECT_EQ(g1->nodes[1]->attrs.getString("kiln_act", ""), "Relu");
+
+  // dynamic height and width too
+  auto g2 = importGraph(modelBytes(dynamicResidual({"N", "3", "H", "W"}, nullptr)));
+  EXPECT_TRUE(runPass(*g2, passes::fuseConvEpilogue));
+  EXPECT_EQ(opsOf(*g2), (std::vector<std::string>{"Conv", "Conv"}));
+
+  // the residual is another input with its own batch extent: it may be 1 and broadcast -> no Z (the
+  // Relu cannot fuse either: the Add stays between)
+  const std::vector<std::string> rOwn{"M", "4", "6", "6"};
+  auto g3 = importGraph(modelBytes(dynamicResidual({"N", "3", "6", "6"}, &rOwn)));
+  runPass(*g3, passes::fuseConvEpilogue);
+  EXPECT_EQ(opsOf(*g3), (std::vector<std::string>{"Conv", "Add", "Relu"}));
+  // the same with a statically broadcasting residual
+  const std::vector<std::string> rOne{"1", "4", "6", "6"};
+  auto g4 = importGraph(modelBytes(dynamicResidual({"N", "3", "6", "6"}, &rOne)));
+  runPass(*g4, passes::fuseConvEpilogue);
+  EXPECT_EQ(opsOf(*g4), (std::vector<std::string>{"Conv", "Add", "Relu"}));
+}
+
 TEST(FuseConvEpilogue, LeavesSharedOutputsBroadcastsAndGraphOutputs) {
   // Conv output read twice; Conv output is a graph output; Add of a non-per-channel broadcast
   GraphSpec twice = convBase();
