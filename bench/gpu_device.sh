@@ -14,8 +14,9 @@
 #                scripts/sanitize.sh on this machine's 16 cores (CPU backend; GoogleTest headers and libraries
 #                from BIN_DIR/gtest.tar.xz, made by bench/gpu_pack.sh with KILN_PACK_SANITIZE=1). tsan runs
 #                the threading tests only (KILN_TSAN_TESTS, a ctest -R regex).
-#   zoo          exports the model zoo (tests/models/export_zoo.py) and checks every model on the GPU against
-#                PyTorch (bench/gpu_zoo_check.sh; KILN_ZOO_CONFIGS picks the configurations)
+#   zoo          exports the model zoo (tests/models/export_zoo.py, 8 models at once) and checks every model on
+#                the GPU against PyTorch at fp32 (1e-4) and fp16 (1e-2) (bench/gpu_zoo_check.sh, 4 models at once;
+#                KILN_ZOO_CONFIGS picks other configurations, e.g. "." for all)
 #   compare      kiln compare of every batch-1 fp16 plan the bench built against its ONNX model
 #   profile      per-layer GPU profile (kiln bench --profile) and kiln inspect of every fp16 plan the bench built
 set -uo pipefail
@@ -57,6 +58,8 @@ for step in "$@"; do
         --markdown "$out/gpu_bench.md" --json "$out/gpu_bench.json" ${KILN_BENCH_ARGS:-} > "$out/gpu_bench.log" 2>&1
       echo "gpu_bench exit $?"
       tail -25 "$out/gpu_bench.log"
+      # build logs (tactic choices and timing), torch worker and export logs
+      (cd /tmp/kiln-gpu-bench && tar -cJf "$out/gpu_bench_logs.tar.xz" *.log 2>/dev/null)
       ;;
     python)
       # The Python module must be built by this machine's compiler together with the library (a module built
@@ -102,10 +105,18 @@ for step in "$@"; do
       grep -E "tests passed|tests failed|Total Test time|\*\*\*Failed|Failed  |Timeout|ERROR: (Address|Leak|Thread)Sanitizer|runtime error" "$out/sanitize_$kind.log" | head -30
       ;;
     zoo)
-      python3 tests/models/export_zoo.py /tmp/kiln-zoo > "$out/zoo_export.log" 2>&1
-      echo "zoo export exit $?"; grep -ci error "$out/zoo_export.log"
-      models=$(python3 tests/models/export_zoo.py --list | tr ',' ' ')
-      bash "$(dirname "$0")/gpu_zoo_check.sh" "$bin/kiln" /tmp/kiln-zoo $models 2>&1 | tee "$out/zoo_check.txt"
+      # one export process per model, KILN_ZOO_EXPORT_JOBS at once; then KILN_ZOO_JOBS models checked at once,
+      # in the configurations KILN_ZOO_CONFIGS names (default: GPU fp32 and fp16, the limits of issue 5)
+      t0=$(date +%s)
+      models=${KILN_ZOO_MODELS:-$(python3 tests/models/export_zoo.py --list)}  # KILN_ZOO_MODELS: a subset
+      logs=$(mktemp -d)
+      printf '%s\n' $models | KILN_ZOO_THREADS=2 xargs -P "${KILN_ZOO_EXPORT_JOBS:-8}" -I{} sh -c \
+        'python3 tests/models/export_zoo.py /tmp/kiln-zoo --models "$0" > "$1/$0.log" 2>&1 || echo "zoo export $0 failed"' {} "$logs"
+      cat "$logs"/*.log > "$out/zoo_export.log"; rm -rf "$logs"
+      echo "zoo exports: $(($(date +%s) - t0)) s"
+      KILN_ZOO_CONFIGS=${KILN_ZOO_CONFIGS:-"^gpu fp(32|16)$"} KILN_ZOO_JOBS=${KILN_ZOO_JOBS:-4} \
+        bash "$(dirname "$0")/gpu_zoo_check.sh" "$bin/kiln" /tmp/kiln-zoo $models 2>&1 | tee "$out/zoo_check.txt"
+      echo "zoo: $(($(date +%s) - t0)) s in all"
       ;;
     compare)
       for plan in /tmp/kiln-gpu-bench/*_b1_fp16.plan; do

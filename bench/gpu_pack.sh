@@ -2,13 +2,13 @@
 # Packs what bench/gpu_device.sh needs into build-gpu/ (git-ignored; carried to the GPU machine):
 # the binaries of a CUDA-enabled build dir (bins.tar.xz) and the ONNX test data (Debian's libonnx-testdata and the node
 # cases generated from the PyPI onnx package by the conformance test).
-#   bench/gpu_pack.sh BUILD_DIR [PYPI_NODE_DATA_DIR]
+#   [KILN_PACK_DIR=DIR] bench/gpu_pack.sh BUILD_DIR [PYPI_NODE_DATA_DIR]
 # With KILN_PACK_SANITIZE=1 it also ships GoogleTest (gtest.tar.xz) for bench/gpu_device.sh's sanitize steps.
 set -euo pipefail
 build=$1
 pypi=${2:-$build/tests/conformance/onnx-pypi-data}
 here=$(cd "$(dirname "$0")/.." && pwd)
-dst=$here/build-gpu
+dst=${KILN_PACK_DIR:-$here/build-gpu}  # KILN_PACK_DIR: another folder (each helper carries its own)
 mkdir -p "$dst"
 # the binaries carry ~40 MB of GPU code each: ship them stripped and compressed (bins.tar.xz)
 tmp=$(mktemp -d)

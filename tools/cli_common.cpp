@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -326,8 +327,10 @@ std::unique_ptr<Runtime> createCliRuntime(CliLogger& logger) {
 
 LoadedPlan loadPlan(CliLogger& logger, const std::string& path) {
   LoadedPlan plan;
+  const auto t0 = std::chrono::steady_clock::now();
   plan.runtime = createCliRuntime(logger);
   plan.engine = loadEngine(*plan.runtime, logger, path);
+  plan.loadMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return plan;
 }
 

@@ -158,6 +158,7 @@ std::unique_ptr<Runtime> createCliRuntime(CliLogger& logger);
 struct LoadedPlan {
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<Engine> engine;
+  double loadMs{0};  //!< creating the runtime and deserializing the plan (the plan load time)
 };
 //! createCliRuntime, then loadEngine. Throws CliError.
 LoadedPlan loadPlan(CliLogger& logger, const std::string& path);

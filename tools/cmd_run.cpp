@@ -107,6 +107,9 @@ int runRun(const Args& args) {
     }
   }
 
+  // what it takes to get going: the plan load (runtime + deserialization), the contexts, the first run
+  std::fprintf(out, "load: plan %.1f ms, context %.1f ms, first run %.1f ms\n", plan.loadMs, workers[0].setupMs,
+               workers[0].firstRunMs);
   RunReport report = makeRunReport(args.command, path, *engine, inputs, outputs, loop, threads, p.has("cuda-graph"));
   report.outputData = &hostOutputs;
   finishReport(report, workers, p, logger, out);

@@ -392,6 +392,7 @@ std::vector<InputData> prepareInputs(const Engine& engine, const InputOptions& o
 Worker makeWorker(Engine& engine, CliLogger& logger, const std::vector<InputData>& inputs,
                   std::vector<OutputInfo>* outputs, bool useCudaGraph, bool hostCopies) {
   Worker w;
+  const auto t0 = std::chrono::steady_clock::now();
   logger.clearErrors();
   w.context = engine.createExecutionContext();
   if (!w.context) throw CliError("cannot create an execution context" + contextMessage(logger));
@@ -451,6 +452,7 @@ Worker makeWorker(Engine& engine, CliLogger& logger, const std::vector<InputData
     outs.push_back(std::move(o));
   }
   if (outputs) *outputs = std::move(outs);
+  w.setupMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   return w;
 }
 
@@ -484,8 +486,11 @@ bool runOnce(Worker& w, const LoopOptions& o, LoopEvents* ev, Split* split) {
 void timedLoop(Worker& w, const LoopOptions& o, std::barrier<>* sync) {
   using clock = std::chrono::steady_clock;
   LoopEvents ev;
-  for (int64_t i = 0; i < o.warmup && !w.failed; ++i)
+  for (int64_t i = 0; i < o.warmup && !w.failed; ++i) {
+    const auto t0 = clock::now();
     if (!runOnce(w, o, &ev, nullptr)) w.failed = true;
+    if (i == 0) w.firstRunMs = std::chrono::duration<double, std::milli>(clock::now() - t0).count();
+  }
   if (sync) sync->arrive_and_wait();
   if (w.failed) return;
   w.latenciesMs.reserve(static_cast<std::size_t>(std::min<int64_t>(o.iterations, 1 << 20)));
@@ -500,6 +505,7 @@ void timedLoop(Worker& w, const LoopOptions& o, std::barrier<>* sync) {
     }
     auto t1 = clock::now();
     w.latenciesMs.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    if (i == 0 && o.warmup == 0) w.firstRunMs = w.latenciesMs.back();
     if (o.streams && o.transfers) w.splits.push_back(split);
   }
   w.timedWallMs = std::chrono::duration<double, std::milli>(clock::now() - begin).count();

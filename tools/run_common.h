@@ -92,6 +92,8 @@ struct Worker {
   std::vector<double> latenciesMs;
   std::vector<Split> splits;
   double timedWallMs{0};
+  double setupMs{0};     //!< makeWorker: the context, its buffers, the input copies
+  double firstRunMs{0};  //!< the first run (warm-up or timed): lazy setup, CUDA graph capture
   bool failed{false};
 };
 

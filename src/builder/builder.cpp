@@ -221,6 +221,11 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
         if (!disabledPasses.count(p.name) && (reduced || std::string(p.name).find("attention") == std::string::npos))
           gpu.push_back(p);
       passes::runToFixpoint(*g, gpu, pctx);
+    } else {  // fusions into ops with CPU kernels only
+      std::vector<passes::Pass> cpu;
+      for (const passes::Pass& p : passes::cpuPasses())
+        if (!disabledPasses.count(p.name)) cpu.push_back(p);
+      passes::runToFixpoint(*g, cpu, pctx);
     }
     materializeOutputs(*g);
     g->topologicalSort();
@@ -277,6 +282,8 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     builder::TimingCache cache;
     if (!cfg.timingCacheFile.empty()) cache.load(cfg.timingCacheFile);
     int timedLayers = 0;
+    double timingMs = 0;  // host time in tactic timing
+    const auto tacticsT0 = std::chrono::steady_clock::now();
     size_t layerIndex = 0;
     for (const auto& n : g->nodes) {
       ++layerIndex;
@@ -323,20 +330,27 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
           // progress (kiln build shows it): "timing tactics: layer 3/57 'conv1' (Conv)"
           LogMessage(logger_, Severity::kVERBOSE) << "timing tactics: layer " << layerIndex << "/" << g->nodes.size() << " '"
                                                   << n->name << "' (" << n->op << ")";
+          const auto layerT0 = std::chrono::steady_clock::now();
           auto results = builder::timeTactics(*n, optInfos, cfg.device, applicable);
-          double best = -1;
+          const double layerMs = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - layerT0).count();
+          timingMs += layerMs;
+          double best = -1, candidatesMs = 0;
+          for (const auto& r : results) candidatesMs += r.wallMs;
           std::string line = layer + " timed:";
           for (const auto& r : results) {
             bool skipped = r.error.rfind("not timed", 0) == 0;
             line += " " + r.tactic->name +
                     (r.medianMs >= 0 ? " " + std::to_string(r.medianMs) + " ms"
-                                     : skipped ? " " + r.error : " failed (" + r.error + ")");
+                                     : skipped ? " " + r.error : " failed (" + r.error + ")") +
+                    (r.wallMs >= 1 ? " [" + std::to_string(static_cast<long>(r.wallMs)) + " ms]" : "");
             if (r.medianMs >= 0 && (best < 0 || r.medianMs < best)) {
               best = r.medianMs;
               chosen = r.tactic;
             }
           }
-          report(logger_, Severity::kVERBOSE, line + " -> " + chosen->name);
+          report(logger_, Severity::kVERBOSE, line + " -> " + chosen->name + " (timing took " +
+                                                  std::to_string(static_cast<long>(layerMs)) + " ms, inputs " +
+                                                  std::to_string(static_cast<long>(layerMs - candidatesMs)) + " ms)");
           cache.put(key, chosen->name);
         }
       }
@@ -350,6 +364,7 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
     } else if (timedLayers) {
       LogMessage(logger_, Severity::kINFO) << timedLayers << " layers had their tactics timed";
     }
+    const auto engineT0 = std::chrono::steady_clock::now();
     contents.target = plan::currentTarget(features, cfg.device);
     contents.profiles = profiles;
     contents.graph = std::move(g);
@@ -384,8 +399,17 @@ std::unique_ptr<HostMemory> Builder::buildSerializedNetwork(NetworkDefinition& n
                    " bytes (BuilderConfig::setMemoryPoolLimit(kWORKSPACE))",
                ErrorCode::kFAILED_ALLOCATION);
       }
+    const auto writeT0 = std::chrono::steady_clock::now();
     auto bytes = plan::writePlan(engine->plan);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const auto t1 = std::chrono::steady_clock::now();
+    double secs = std::chrono::duration<double>(t1 - t0).count();
+    auto sec = [](std::chrono::steady_clock::time_point a, std::chrono::steady_clock::time_point b) {
+      return std::chrono::duration<double>(b - a).count();
+    };
+    LogMessage(logger_, Severity::kVERBOSE) << "build time (s): graph passes " << sec(t0, tacticsT0) << ", tactics "
+                                            << sec(tacticsT0, engineT0) << " (timing " << timingMs / 1000 << " in "
+                                            << timedLayers << " layers), engine and memory plan " << sec(engineT0, writeT0)
+                                            << ", serialization " << sec(writeT0, t1);
     LogMessage(logger_, Severity::kINFO) << "built plan: " << layersBefore << " layers in the network, "
                                          << engine->plan.graph->nodes.size() << " after optimization, arena "
                                          << engine->plan.arenaBytes << " bytes, plan " << bytes.size() << " bytes, "

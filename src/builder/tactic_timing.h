@@ -29,7 +29,8 @@ class TimingCache {
 };
 
 //! The signature of a layer for the timing cache: backend and target (GPU name or CPU model), kiln
-//! version, op, attributes, input types/shapes (constants by content hash) and the candidate tactics.
+//! version, op, attributes, input types/shapes (integer and tiny constants by content hash; weights by
+//! shape only, so that layers of one shape share an entry), output types/shapes and the candidate tactics.
 std::string layerSignature(const ir::Node& n, const std::vector<ir::ValueInfo>& infos, DeviceType device,
                            const std::vector<const backend::Tactic*>& candidates);
 
@@ -37,6 +38,7 @@ struct TimedTactic {
   const backend::Tactic* tactic{nullptr};
   double medianMs{-1};  //!< -1: failed
   std::string error;
+  double wallMs{0};     //!< host time spent timing it (creation, warm-up, capture, samples)
 };
 
 //! Runs each candidate on random inputs of the node's shapes (constants keep their contents) and returns

@@ -52,6 +52,8 @@ std::vector<std::string> OpRegistry::ops() const {
 // SkipLayerNormalization, FusedAttention (ops/fused_transformer.cpp; declared here, not in op_registry.h, so
 // that adding them did not rebuild every includer of the header).
 void registerFusedTransformerOps(OpRegistry& reg);
+// PreactConv (ops/preact_conv.cpp), declared here for the same reason.
+void registerPreactConvOps(OpRegistry& reg);
 
 const OpRegistry& defaultOpRegistry() {
   static const OpRegistry reg = [] {
@@ -66,6 +68,7 @@ const OpRegistry& defaultOpRegistry() {
     registerDataDependentOps(r);
     registerAttentionOps(r);
     registerFusedTransformerOps(r);
+    registerPreactConvOps(r);
     return r;
   }();
   return reg;

@@ -10,13 +10,6 @@
 
 namespace kiln::passes {
 
-namespace {
-
-struct BnParams {
-  std::vector<double> s, shift;  //!< y = x * s + shift per channel
-};
-
-//! The per-channel affine form of a BatchNormalization with constant parameters of `channels` values.
 bool bnParams(const ir::Node& bn, int64_t channels, BnParams* p) {
   if (bn.inputs.size() != 5 || bn.outputs.size() != 1 || bn.attrs.getInt("training_mode", 0) != 0) return false;
   for (int i = 1; i <= 4; ++i)
@@ -32,6 +25,8 @@ bool bnParams(const ir::Node& bn, int64_t channels, BnParams* p) {
   }
   return true;
 }
+
+namespace {
 
 bool hasEpilogue(const ir::Node& n) { return n.attrs.has("kiln_act") || (n.op == "Conv" && n.inputs.size() > 3 && n.inputs[3]); }
 

@@ -54,11 +54,18 @@ bool fuseSkipLayerNorm(ir::Graph& graph, PassContext& ctx);
 bool fuseAttention(ir::Graph& graph, PassContext& ctx);
 //! FusedAttention of Reshaped Q/K/V MatMuls of one input -> one MatMul (weights concatenated), packed input.
 bool packAttentionQkv(ir::Graph& graph, PassContext& ctx);
+//! The int32 MatMul of the lowered MatMulInteger / QLinearMatMul -> MatMulInteger over the 8-bit inputs.
+bool fuseMatMulInteger(ir::Graph& graph, PassContext& ctx);
+
+//! [Concat ->] BatchNormalization -> Relu -> 1x1 Conv -> PreactConv (CPU builds; fuse_preact_conv.cpp).
+bool fusePreactConv(ir::Graph& graph, PassContext& ctx);
 
 //! The default pipeline (every backend): constant folding and clean-ups, pattern recognition, fusions.
 std::vector<Pass> defaultPasses();
 //! Run after defaultPasses for GPU builds: fuse-skip-layernorm, fuse-attention and pack-attention-qkv (the
-//! builder runs the attention ones for float16/bfloat16 builds only), eliminate-dead-nodes.
+//! builder runs the attention ones for float16/bfloat16 builds only), fuse-matmul-integer, eliminate-dead-nodes.
 std::vector<Pass> gpuPasses();
+//! Run after defaultPasses for CPU builds: fuse-preact-conv (its op has CPU kernels only), eliminate-dead-nodes.
+std::vector<Pass> cpuPasses();
 
 }  // namespace kiln::passes

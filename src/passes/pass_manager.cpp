@@ -45,7 +45,12 @@ std::vector<Pass> gpuPasses() {
   return {{"fuse-skip-layernorm", fuseSkipLayerNorm},
           {"fuse-attention", fuseAttention},
           {"pack-attention-qkv", packAttentionQkv},
+          {"fuse-matmul-integer", fuseMatMulInteger},
           {"eliminate-dead-nodes", eliminateDeadNodes}};
+}
+
+std::vector<Pass> cpuPasses() {
+  return {{"fuse-preact-conv", fusePreactConv}, {"eliminate-dead-nodes", eliminateDeadNodes}};
 }
 
 }  // namespace kiln::passes

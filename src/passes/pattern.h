@@ -52,6 +52,13 @@ ir::Value* addConstant(ir::Graph& g, const std::string& base, DataType dtype, ir
 //! All elements of a constant as doubles.
 std::vector<double> constantValues(const ir::Value* v);
 
+//! The per-channel affine form y = x * s + shift of a BatchNormalization (inference mode) whose
+//! parameters are constants of `channels` values; false otherwise (fold_batchnorm.cpp).
+struct BnParams {
+  std::vector<double> s, shift;
+};
+bool bnParams(const ir::Node& bn, int64_t channels, BnParams* p);
+
 //! An activation that can become an epilogue: the nodes it spans and the value it produces.
 struct ActivationMatch {
   ir::FusedActivation act;

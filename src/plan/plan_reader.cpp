@@ -4,7 +4,6 @@
 #include "backends/gpu.h"
 #include "core/cpu_features.h"
 #include "core/dtype.h"
-#include "core/hash.h"
 #include "plan/binary_io.h"
 #include "plan/plan.h"
 
@@ -205,7 +204,8 @@ const char* backendName(uint32_t b) {
 
 }  // namespace
 
-PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const void> owner) {
+PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const void> owner,
+                      const std::vector<uint64_t>* segmentHashes) {
   if (!data && size) invalid("null plan pointer");
   const auto* p = static_cast<const uint8_t*>(data);
   if (size < 8 || std::memcmp(p, kMagic, 8) != 0) {
@@ -228,7 +228,7 @@ PlanContents readPlan(const void* data, std::size_t size, std::shared_ptr<const 
     invalid("damaged plan: " + std::to_string(size - total) + " trailing bytes after the " + std::to_string(total) +
             " bytes the header announces");
   uint64_t stored = peek<uint64_t>(p, 24);
-  uint64_t sum = hash64(p + 32, size - 32, hash64(p, 24));
+  uint64_t sum = planChecksum(p, size, segmentHashes);
   if (stored != sum) invalid("damaged plan: checksum mismatch (the file was modified or corrupted)");
   uint32_t ma = peek<uint32_t>(p, 32), mi = peek<uint32_t>(p, 36), pa = peek<uint32_t>(p, 40);
   if (ma != static_cast<uint32_t>(kVERSION_MAJOR) || mi != static_cast<uint32_t>(kVERSION_MINOR) ||

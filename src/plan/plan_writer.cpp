@@ -2,7 +2,6 @@
 
 #include "backends/gpu.h"
 #include "core/cpu_features.h"
-#include "core/hash.h"
 #include "plan/binary_io.h"
 #include "plan/plan.h"
 
@@ -195,7 +194,7 @@ std::vector<uint8_t> writePlan(const PlanContents& c) {
   std::vector<uint8_t>& bytes = out.bytes();
   uint64_t total = bytes.size();
   std::memcpy(bytes.data() + 16, &total, 8);
-  uint64_t sum = hash64(bytes.data() + 32, bytes.size() - 32, hash64(bytes.data(), 24));
+  uint64_t sum = planChecksum(bytes.data(), bytes.size());
   std::memcpy(bytes.data() + 24, &sum, 8);
   return std::move(bytes);
 }

@@ -141,17 +141,28 @@ std::string EngineInspector::getEngineInformation(LayerInformationFormat format)
   for (const auto& v : e.plan.graph->values)
     if (v->isConstant()) weightBytes += v->constant->byteSize();
   std::ostringstream os;
+  const bool gpu = e.plan.backend == DeviceType::kGPU;
+  // GPU plans: the GPU and the library versions they were built with (CUDA 13000 -> 13.0, cuDNN 91400 -> 9.14.0)
+  auto version = [](int32_t v) { return std::to_string(v / 10000) + "." + std::to_string(v % 10000 / 100) + "." + std::to_string(v % 100); };
+  const std::string gpuTarget = !gpu ? std::string()
+                                     : t.gpuName + " (sm_" + std::to_string(t.gpuArch) + "), CUDA " + std::to_string(t.cudaRuntime / 1000) +
+                                           "." + std::to_string(t.cudaRuntime % 1000 / 10) + ", cuDNN " + version(t.cudnn) +
+                                           ", cuBLASLt " + version(t.cublasLt);
   if (format == LayerInformationFormat::kJSON) {
-    os << "{\"kiln_version\":\"" << versionString() << "\",\"backend\":\"cpu\",\"target\":{\"os\":\"" << jsonEscape(t.os)
+    os << "{\"kiln_version\":\"" << versionString() << "\",\"backend\":\"" << (gpu ? "gpu" : "cpu") << "\",\"target\":{\"os\":\"" << jsonEscape(t.os)
        << "\",\"arch\":\"" << jsonEscape(t.arch) << "\",\"required_cpu_features\":\"" << cpuFeatureNames(t.requiredCpuFeatures)
-       << "\",\"built_on\":\"" << jsonEscape(t.cpuName) << "\"},\"arena_bytes\":" << e.plan.arenaBytes
+       << "\",\"built_on\":\"" << jsonEscape(t.cpuName) << "\"" << (gpu ? ",\"gpu\":\"" + jsonEscape(gpuTarget) + "\"" : std::string())
+       << "},\"arena_bytes\":" << e.plan.arenaBytes
        << ",\"weight_bytes\":" << weightBytes << ",\"layers\":[";
     for (int32_t i = 0; i < engine_.getNbLayers(); ++i)
       os << (i ? "," : "") << getLayerInformation(i, LayerInformationFormat::kJSON);
     os << "]}";
   } else {
-    os << "kiln " << versionString() << " plan, backend cpu, target " << t.os << "-" << t.arch
-       << " (needs CPU features: " << cpuFeatureNames(t.requiredCpuFeatures) << "; built on " << t.cpuName << ")\n";
+    if (gpu)
+      os << "kiln " << versionString() << " plan, backend gpu, target " << gpuTarget << "\n";
+    else
+      os << "kiln " << versionString() << " plan, backend cpu, target " << t.os << "-" << t.arch
+         << " (needs CPU features: " << cpuFeatureNames(t.requiredCpuFeatures) << "; built on " << t.cpuName << ")\n";
     os << "activation arena: " << e.plan.arenaBytes << " bytes at the opt shapes; weights: " << weightBytes << " bytes\n";
     os << "layers: " << engine_.getNbLayers() << "\n";
     for (int32_t i = 0; i < engine_.getNbLayers(); ++i) os << "  [" << i << "] " << getLayerInformation(i, LayerInformationFormat::kONELINE) << "\n";

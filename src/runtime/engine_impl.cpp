@@ -1,11 +1,15 @@
 #include "runtime/engine_impl.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cstring>
+#include <exception>
 
 #include "backends/cpu/kernel.h"
 #include "backends/gpu.h"
 #include "core/cpu_features.h"
 #include "core/logging.h"
+#include "core/thread_pool.h"
 
 namespace kiln::detail {
 
@@ -48,6 +52,11 @@ void placeConstants(EngineImpl& e) {
 }  // namespace
 
 namespace {
+//! Plans with at least this many bytes of constants create their kernels on several threads.
+constexpr std::size_t kParallelLoadBytes = std::size_t{4} << 20;
+//! At most this many (packing weights is bound by memory bandwidth more than by cores).
+constexpr int kMaxLoadThreads = 8;
+
 void findAliases(EngineImpl& e) {
   const ir::Graph& g = *e.plan.graph;
   e.aliasOf.assign(g.values.size(), -1);
@@ -98,7 +107,14 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
   }
   e->lastUse.assign(g.values.size(), -1);
   placeConstants(*e);
-  for (const auto& n : g.nodes) {
+  // Each layer is checked and its kernel created independently (creation pre-packs weights: most of a
+  // large CPU plan's load time), on the plan's worker threads where the weights make it pay; the first
+  // failing layer in node order is reported.
+  const std::size_t nNodes = g.nodes.size();
+  std::vector<std::unique_ptr<backend::Kernel>> made(nNodes);
+  std::vector<std::exception_ptr> failed(nNodes);
+  auto createOne = [&](std::size_t i) {
+    const ir::Node* n = g.nodes[i].get();
     std::string layer = "layer '" + n->name + "' (" + n->op + ")";
     const ir::OpSchema* schema = ops.find(n->op);
     if (!schema) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown operation");
@@ -108,9 +124,9 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
     if (nin < schema->minInputs || (schema->maxInputs >= 0 && nin > schema->maxInputs) ||
         nout < schema->minOutputs || nout > schema->maxOutputs)
       throw Error(ErrorCode::kINVALID_PLAN, layer + ": wrong number of inputs or outputs");
-    for (int i = 0; i < schema->minInputs; ++i)
-      if (!n->inputs[static_cast<size_t>(i)])
-        throw Error(ErrorCode::kINVALID_PLAN, layer + ": required input " + std::to_string(i) + " is missing");
+    for (int k = 0; k < schema->minInputs; ++k)
+      if (!n->inputs[static_cast<size_t>(k)])
+        throw Error(ErrorCode::kINVALID_PLAN, layer + ": required input " + std::to_string(k) + " is missing");
     const std::string& tacticName = e->plan.tactics.at(static_cast<size_t>(n->id));
     const backend::Tactic* t = kernels.find(n->op, tacticName);
     if (!t) throw Error(ErrorCode::kINVALID_PLAN, layer + ": unknown tactic '" + tacticName + "'");
@@ -121,10 +137,48 @@ std::shared_ptr<EngineImpl> makeEngine(plan::PlanContents&& contents, Logger& lo
     if (t->supports && !t->supports(*n, &why))
       throw Error(ErrorCode::kINVALID_PLAN, layer + ": tactic '" + tacticName + "' does not apply (" + why + ")");
     try {
-      e->kernels.push_back(t->create(*n));
+      made[i] = t->create(*n);
     } catch (const Error& err) {
       throw Error(ErrorCode::kINVALID_PLAN, err.message()).withContext(layer);
     }
+  };
+  // Layers with the most constant bytes first (their kernels pack the most), so that the threads finish
+  // together; each thread claims the next layer of that order when it is done with one.
+  std::vector<std::size_t> order(nNodes), weight(nNodes, 0);
+  std::size_t constantBytes = 0;
+  for (std::size_t i = 0; i < nNodes; ++i) {
+    order[i] = i;
+    for (const ir::Value* in : g.nodes[i]->inputs)
+      if (in && in->isConstant()) weight[i] += in->constant->byteSize();
+    constantBytes += weight[i];
+  }
+  const int threads = onGpu || nNodes < 2 || constantBytes < kParallelLoadBytes
+                          ? 1
+                          : std::min(resolveThreadCount(e->plan.nbThreads), kMaxLoadThreads);
+  if (threads > 1)
+    std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return weight[a] > weight[b]; });
+  std::atomic<std::size_t> next{0};
+  auto createSome = [&](int64_t, int64_t) {
+    for (std::size_t k; (k = next.fetch_add(1)) < nNodes;) {
+      const std::size_t i = order[k];
+      try {
+        createOne(i);
+      } catch (...) {
+        failed[i] = std::current_exception();
+      }
+    }
+  };
+  if (threads > 1) {
+    ThreadPool pool(threads);
+    pool.parallelFor(threads, createSome);
+  } else {
+    createSome(0, 1);
+  }
+  for (std::size_t i = 0; i < nNodes; ++i)
+    if (failed[i]) std::rethrow_exception(failed[i]);
+  for (std::size_t i = 0; i < nNodes; ++i) {
+    const ir::Node* n = g.nodes[i].get();
+    e->kernels.push_back(std::move(made[i]));
     e->layerNames.push_back(n->name);
     for (const ir::Value* in : n->inputs)
       if (in) e->lastUse[static_cast<size_t>(in->id)] = n->id;

@@ -92,6 +92,7 @@ EOF
 # ---- run --json (same schema) ----
 "$KILN" run classifier.plan --input image=input.npy --iterations 4 --json run.json > run.out
 grep -q "p95" run.out || fail "run prints no p95"
+grep -Eq "^load: plan [0-9.]+ ms, context [0-9.]+ ms, first run [0-9.]+ ms$" run.out || fail "run prints no load times"
 "$PY" - <<'EOF'
 import json
 import numpy as np

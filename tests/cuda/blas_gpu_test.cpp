@@ -129,6 +129,14 @@ TEST(GpuConv, ConvTransposeVariants) {
   cases.back().attrs.setInt("group", 2);
   cases.push_back({{1, 2, 4, 4}, {2, 3, 3, 3}, ints({{"strides", {2, 2}}, {"output_shape", {9, 9}}})});
   cases.push_back({{1, 2, 6}, {2, 3, 3}, ints({{"strides", {3}}, {"pads", {1, 0}}})});
+  // an output_shape beyond the unpadded result gives negative pads: zeros there (plus the bias). ONNX's
+  // test_convtranspose_output_shape (unpadded 9 x 7, output_shape 10 x 8); both ends; 1-D with groups
+  cases.push_back({{1, 1, 3, 3}, {1, 2, 3, 3}, ints({{"strides", {3, 2}}, {"output_shape", {10, 8}}})});
+  cases.push_back({{2, 3, 5, 4}, {3, 2, 3, 3}, ints({{"strides", {2, 1}}, {"output_shape", {14, 9}}})});
+  cases.push_back({{1, 4, 7}, {4, 1, 3}, ints({{"strides", {2}}, {"output_shape", {19}}})});
+  cases.back().attrs.setInt("group", 2);
+  cases.push_back({{1, 2, 4, 5}, {2, 3, 3, 3}, ints({{"strides", {2, 2}}, {"output_shape", {12, 14}}})});
+  cases.back().attrs.setString("auto_pad", "SAME_UPPER");
   uint32_t seed = 400;
   for (auto& c : cases) {
     SCOPED_TRACE(ir::shapeToString(c.x) + " * " + ir::shapeToString(c.w));

@@ -218,6 +218,34 @@ TEST(GpuElementwise, Pow) {
   }
 }
 
+TEST(GpuElementwise, PowIntegerExponentTypes) {
+  KILN_REQUIRE_GPU();
+  // float bases with exponents of every integer type (ONNX's test_pow_types_*)
+  uint32_t seed = 50;
+  for (DataType base : {DataType::kFLOAT, DataType::kDOUBLE, DataType::kHALF}) {
+    for (DataType e : kInts) {
+      SCOPED_TRACE(std::string("exponent ") + dataTypeName(e));
+      const int64_t lo = isSignedType(e) ? -4 : 0;
+      TensorPtr x = rnd(base, {5, 7}, seed++, -2.f, 2.f);
+      check("Pow", {}, {x, rndInt(e, {7}, seed++, lo, 6)}, base);
+      check("Pow", {}, {x, rndInt(e, {5, 1}, seed++, lo, 6)}, base);
+    }
+  }
+  // int32 / int64 bases with unsigned exponents: 0, 1, -1 and wrap-around
+  for (DataType t : {DataType::kINT32, DataType::kINT64})
+    for (DataType e : {DataType::kUINT8, DataType::kUINT16, DataType::kUINT32, DataType::kUINT64})
+      check("Pow", {}, {rndInt(t, {6, 5}, 60, -5, 5), rndInt(e, {5}, 61, 0, 70)}, t);
+  // unsigned 64-bit exponents above INT64_MAX are clamped keeping their parity (the sign of (-1)^e)
+  const uint64_t big = std::numeric_limits<uint64_t>::max();
+  const std::vector<uint64_t> ev = {big, big - 1, uint64_t{1} << 63, (uint64_t{1} << 63) + 1, 0, 1, 2, 63};
+  const TensorPtr e = typedTensor<uint64_t>({8}, ev);
+  const std::vector<double> b = {-1, -1, -1, -1, -1, -1, 0, 2, 1, 1, 1, 1, 0, 0, 0, 0};
+  for (DataType t : {DataType::kINT32, DataType::kINT64}) check("Pow", {}, {fromValues(t, {2, 8}, b), e}, t);
+  check("Pow", {}, {fromValues(DataType::kFLOAT, {8}, {-1, 1.5, 0.5, -0.5, 1, 2, 0, -2}), e}, DataType::kFLOAT);
+  // the GPU takes float, int32 and int64 bases (the CPU reference also the smaller integer types)
+  EXPECT_THROW(runGpuOp("Pow", {}, {rndInt(DataType::kUINT8, {4}, 62, 0, 3), rndInt(DataType::kUINT8, {4}, 63, 0, 3)}), Error);
+}
+
 TEST(GpuElementwise, PRelu) {
   KILN_REQUIRE_GPU();
   for (DataType t : kFloats) {

@@ -12,6 +12,7 @@
 #include "kiln/runtime.h"
 #include "kiln/stream.h"
 #include "engine_util.h"
+#include "onnx_build_util.h"
 #include "onnx_writer.h"
 
 namespace kiln::test {
@@ -21,25 +22,7 @@ using namespace onnxw;
 
 constexpr int32_t kF32 = 1, kI64 = 7;
 
-struct Built {
-  CaptureLogger logger;
-  std::unique_ptr<Engine> engine;
-};
-
-std::unique_ptr<Built> buildFor(const Msg& m, DeviceType device) {
-  auto b = std::make_unique<Built>();
-  auto builder = createBuilder(b->logger);
-  auto net = builder->createNetwork();
-  auto parser = onnx::createParser(*net, b->logger);
-  if (!parser->parse(m.bytes.data(), m.bytes.size())) return b;
-  auto cfg = builder->createBuilderConfig();
-  cfg->setDefaultDeviceType(device);
-  auto plan = builder->buildSerializedNetwork(*net, *cfg);
-  if (!plan) return b;
-  Runtime rt(b->logger);
-  b->engine = rt.deserializeEngine(plan->data(), plan->size());
-  return b;
-}
+std::unique_ptr<BuiltEngine> buildFor(const Msg& m, DeviceType device) { return buildOnnxEngine(m.bytes, device); }
 
 struct Tensor {
   DataType dt{DataType::kFLOAT};

@@ -2,7 +2,6 @@
 // The checksum in the header is recomputed first, so that mutations reach the structured sections instead
 // of stopping at "damaged plan" (the checksum test itself is a unit test). A plan that loads is inspected,
 // serialized and loaded again, and run once with zero inputs when its I/O is small.
-#include "core/hash.h"
 #include "fuzz_common.h"
 #include "plan/plan.h"
 
@@ -10,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, std::size_t size) {
   using namespace kiln;
   std::vector<uint8_t> bytes(data, data + size);
   if (size >= plan::kHeaderSize && std::memcmp(data, plan::kMagic, 8) == 0) {
-    uint64_t sum = hash64(bytes.data() + 32, size - 32, hash64(bytes.data(), 24));
+    uint64_t sum = plan::planChecksum(bytes.data(), size);
     std::memcpy(bytes.data() + 24, &sum, 8);
   }
   auto runtime = createRuntime(fuzz::logger());

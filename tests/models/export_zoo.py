@@ -243,7 +243,26 @@ def export_one(name, out_dir, log):
         np.save(os.path.join(d, "ort", oname + ".npy"), o)
         errs[oname] = float(np.linalg.norm(o.astype(np.float64) - t) / max(np.linalg.norm(t.astype(np.float64)), 1e-30))
 
+    # where a GPU is present: PyTorch's own float16 error (the module and input in float16 on the GPU), the
+    # yardstick of kiln's fp16 plans in bench/gpu_zoo_check.sh
+    fp16_errs = {}
+    if torch.cuda.is_available():
+        import copy
+        try:
+            with torch.no_grad():
+                h_out = copy.deepcopy(model).half().cuda()(*(t.half().cuda() for t in t_inputs))
+            if isinstance(h_out, torch.Tensor):
+                h_out = (h_out,)
+            for oname, t, h in zip(output_names, t_out, h_out):
+                h = h.float().cpu().numpy().astype(np.float64)
+                fp16_errs[oname] = float(np.linalg.norm(h - t) / max(np.linalg.norm(t.astype(np.float64)), 1e-30))
+        except Exception as e:  # noqa: BLE001 - the yardstick is optional
+            log("%s: no float16 run on the GPU (%s)" % (name, e))
+            fp16_errs = {}
+
     meta = dict(meta)
+    if fp16_errs:
+        meta["torch_fp16_rel_l2"] = fp16_errs
     meta.update({
         "name": name,
         "opset": OPSET,
@@ -286,7 +305,8 @@ def main():
             print("export_zoo: unknown model '%s' (known: %s)" % (n, ", ".join(MODELS)), file=sys.stderr)
             return 2
     import torch
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    # KILN_ZOO_THREADS: fewer threads where several exports run at once (bench/gpu_device.sh zoo)
+    torch.set_num_threads(int(os.environ.get("KILN_ZOO_THREADS", 0)) or max(1, os.cpu_count() or 1))
     os.makedirs(args.out, exist_ok=True)
     for n in names:
         if not args.force and up_to_date(n, args.out):

@@ -1,5 +1,5 @@
 // sgemm around its blocking boundaries (row tiles of 6, column panels of 16 and 8, depth blocks of kKC,
-// row blocks of kMC, column blocks cut by the packed-B budget), with every operand layout (row-major and
+// row blocks of kMC = 240, column blocks cut by the packed-B budget), with every operand layout (row-major and
 // transposed A and B: each has its own packing path), accumulate, a bias epilogue, a prepacked A, and 1
 // and 2 threads, against a naive double loop; both micro-kernels where the CPU has AVX2/FMA.
 #include <cmath>
@@ -85,7 +85,7 @@ TEST(SgemmBlocking, EdgesOfTilesPanelsAndDepthBlocks) {
                                 {12, 16, 17},  {13, 17, 31},   {18, 24, 255},  {19, 31, 256},  {23, 33, 257},
                                 {36, 40, 511}, {37, 47, 512},  {47, 48, 513},  {119, 23, 300}, {120, 50, 70},
                                 {121, 64, 65}, {143, 18, 129}, {144, 65, 33},  {145, 9, 260},  {241, 35, 40},
-                                {289, 20, 520}};
+                                {289, 20, 520},  {239, 33, 70},  {240, 17, 257}, {481, 49, 20}};
   uint32_t seed = 11;
   for (auto k : kernels()) {
     Force force(k);
@@ -95,7 +95,8 @@ TEST(SgemmBlocking, EdgesOfTilesPanelsAndDepthBlocks) {
 }
 
 TEST(SgemmBlocking, AccumulateBiasAndPrepackedAOnOneAndTwoThreads) {
-  const std::vector<Case> cases{{6, 16, 256}, {61, 100, 300}, {128, 130, 257}, {197, 96, 200}, {250, 40, 513}, {20, 40, 1100}};
+  const std::vector<Case> cases{{6, 16, 256}, {61, 100, 300}, {128, 130, 257}, {197, 96, 200}, {250, 40, 513}, {20, 40, 1100},
+                                {487, 72, 1030}};
   uint32_t seed = 99;
   ThreadPool pool2(2);
   for (auto k : kernels()) {
@@ -163,7 +164,8 @@ TEST(SgemmBlocking, MatMulAndGemmWithConstantWeightsPackedOnce) {
   };
   const std::vector<MCase> cases{{{128, 1, 256}, {256, 100}, 0, 0}, {{1, 197, 64}, {50, 64}, 0, 1},
                                  {{3, 40, 7}, {40, 33}, 1, 0},      {{2, 5, 17}, {17, 1}, 0, 0},
-                                 {{1, 17}, {17, 40}, 0, 0},         {{300, 9}, {9, 2}, 0, 0}};
+                                 {{1, 17}, {17, 40}, 0, 0},         {{300, 9}, {9, 2}, 0, 0},
+                                 {{493, 40}, {70, 40}, 0, 1}};  // 3 row blocks, 5 panels prefetched in turn
   uint32_t seed = 300;
   ThreadPool pool2(2);
   for (ThreadPool* pool : {static_cast<ThreadPool*>(nullptr), &pool2})

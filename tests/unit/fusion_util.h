@@ -37,6 +37,16 @@ inline Msg randomInit(const std::string& name, const std::vector<int64_t>& dims,
 }
 inline Msg scalarInit(const std::string& name, float v) { return tensorFloats(name, {}, {v}); }
 
+//! Constant parameters (scale, bias, mean, var) of a BatchNormalization `p` over `c` channels, and the node.
+inline std::vector<Msg> bnInits(const std::string& p, int64_t c, uint32_t seed) {
+  return {randomInit(p + "_scale", {c}, seed, 0.5f, 1.5f), randomInit(p + "_b", {c}, seed + 1, -0.5f, 0.5f),
+          randomInit(p + "_mean", {c}, seed + 2, -0.5f, 0.5f), randomInit(p + "_var", {c}, seed + 3, 0.2f, 1.5f)};
+}
+inline Msg bnNode(const std::string& p, const std::string& in, const std::string& out) {
+  return node("BatchNormalization", {in, p + "_scale", p + "_b", p + "_mean", p + "_var"}, {out}, p,
+              {attrFloat("epsilon", 1e-3f)});
+}
+
 struct Imported {
   CaptureLogger logger;
   std::unique_ptr<Builder> builder = createBuilder(logger);

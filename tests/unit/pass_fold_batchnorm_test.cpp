@@ -6,15 +6,6 @@ namespace kiln::test {
 namespace {
 using namespace fusion;
 
-std::vector<Msg> bnInits(const std::string& p, int64_t c, uint32_t seed) {
-  return {randomInit(p + "_scale", {c}, seed, 0.5f, 1.5f), randomInit(p + "_b", {c}, seed + 1, -0.5f, 0.5f),
-          randomInit(p + "_mean", {c}, seed + 2, -0.5f, 0.5f), randomInit(p + "_var", {c}, seed + 3, 0.2f, 1.5f)};
-}
-Msg bnNode(const std::string& p, const std::string& in, const std::string& out) {
-  return node("BatchNormalization", {in, p + "_scale", p + "_b", p + "_mean", p + "_var"}, {out}, p,
-              {attrFloat("epsilon", 1e-3f)});
-}
-
 // x [1,3,8,8] -> Conv 3x3 pad 1 (4 maps, optional bias) -> BatchNormalization -> y
 GraphSpec convBn(bool withBias) {
   GraphSpec g;

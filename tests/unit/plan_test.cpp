@@ -2,7 +2,6 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/hash.h"
 #include "engine_util.h"
 #include "plan/plan.h"
 #include "test_util.h"
@@ -24,7 +23,7 @@ std::unique_ptr<HostMemory> smallPlan(Logger& logger) {
 void setU32(std::vector<uint8_t>& b, size_t off, uint32_t v) { std::memcpy(b.data() + off, &v, 4); }
 
 void fixChecksum(std::vector<uint8_t>& b) {
-  uint64_t sum = hash64(b.data() + 32, b.size() - 32, hash64(b.data(), 24));
+  uint64_t sum = plan::planChecksum(b.data(), b.size());
   std::memcpy(b.data() + 24, &sum, 8);
 }
 

@@ -90,5 +90,73 @@ TEST(TacticTiming, CanBeTurnedOffAndAMalformedCacheIsIgnored) {
   std::remove(cache.c_str());
 }
 
+// The timing signature: weights count by shape (layers of one shape are timed once per build and share a
+// timing cache entry), tiny constants by content.
+
+//! x [m, k] -> MatMul(W1 [k, k]) -> MatMul(W2 [k, k]) -> y: two layers of one shape, different weights.
+std::unique_ptr<HostMemory> buildTwoMatMuls(Logger& logger, const std::string& cache, int64_t m, int64_t k) {
+  auto builder = createBuilder(logger);
+  auto net = builder->createNetwork();
+  Tensor* x = net->addInput("x", DataType::kFLOAT, Dims{2, {m, k}});
+  auto w1 = randomFloats(static_cast<size_t>(k * k), 5);
+  auto w2 = randomFloats(static_cast<size_t>(k * k), 6);
+  auto* c1 = net->addConstant(Dims{2, {k, k}}, Weights{DataType::kFLOAT, w1.data(), static_cast<int64_t>(w1.size())});
+  auto* c2 = net->addConstant(Dims{2, {k, k}}, Weights{DataType::kFLOAT, w2.data(), static_cast<int64_t>(w2.size())});
+  auto* mm1 = net->addMatrixMultiply(*x, MatrixOperation::kNONE, *c1->getOutput(0), MatrixOperation::kNONE);
+  auto* mm2 = net->addMatrixMultiply(*mm1->getOutput(0), MatrixOperation::kNONE, *c2->getOutput(0), MatrixOperation::kNONE);
+  mm2->getOutput(0)->setName("y");
+  net->markOutput(*mm2->getOutput(0));
+  auto cfg = builder->createBuilderConfig();
+  cfg->setDefaultDeviceType(DeviceType::kCPU);
+  cfg->setTimingCacheFile(cache.c_str());
+  return builder->buildSerializedNetwork(*net, *cfg);
+}
+
+int timedLines(const CaptureLogger& log) {
+  int n = 0;
+  for (const auto& l : log.lines) n += l.find(" timed:") != std::string::npos;
+  return n;
+}
+
+std::string cachePath(const char* name) {
+  std::string p = (std::filesystem::temp_directory_path() / name).string();
+  std::remove(p.c_str());
+  return p;
+}
+
+int lineCount(const std::string& path) {
+  std::ifstream f(path);
+  std::string line;
+  int n = 0;
+  while (std::getline(f, line)) ++n;
+  return n;
+}
+
+TEST(TimingSignature, LayersOfOneShapeAreTimedOncePerBuild) {
+  const std::string cache = cachePath("kiln_timing_signature_shared.txt");
+  CaptureLogger log;
+  ASSERT_TRUE(buildTwoMatMuls(log, cache, 32, 64));
+  EXPECT_EQ(timedLines(log), 1) << "the second MatMul has the first one's shapes: its choice is reused";
+  EXPECT_TRUE(log.saw("1 hits, 1 layers timed"));
+  EXPECT_EQ(lineCount(cache), 1);
+  std::ifstream f(cache);
+  std::string line;
+  ASSERT_TRUE(std::getline(f, line));
+  EXPECT_NE(line.find("float32:64x64:w;"), std::string::npos) << "weights by shape: " << line;
+  EXPECT_NE(line.find("|float32:32x64;|"), std::string::npos) << "the output's shape is part of it: " << line;
+  std::remove(cache.c_str());
+}
+
+TEST(TimingSignature, TinyConstantsCountByContent) {
+  // 4x4 = 16 elements: small enough to be a parameter (a scale, a bound) rather than weights
+  const std::string cache = cachePath("kiln_timing_signature_tiny.txt");
+  CaptureLogger log;
+  ASSERT_TRUE(buildTwoMatMuls(log, cache, 32, 4));
+  EXPECT_EQ(timedLines(log), 2);
+  EXPECT_TRUE(log.saw("0 hits, 2 layers timed"));
+  EXPECT_EQ(lineCount(cache), 2);
+  std::remove(cache.c_str());
+}
+
 }  // namespace
 }  // namespace kiln::test

@@ -5,6 +5,8 @@ namespace kiln::cpu {
 // SkipLayerNormalization, FusedAttention (ref/fused_transformer.cpp; declared here rather than in kernel.h so
 // that adding them did not rebuild every kernel).
 void registerFusedTransformerKernels(KernelRegistry& reg);
+// PreactConv: the reference kernel, then the fast tactic (ref/preact_conv.cpp).
+void registerPreactConvKernels(KernelRegistry& reg);
 
 const KernelRegistry& defaultKernelRegistry() {
   static const KernelRegistry reg = [] {
@@ -19,6 +21,7 @@ const KernelRegistry& defaultKernelRegistry() {
     registerDataDependentKernels(r);
     registerAttentionKernels(r);
     registerFusedTransformerKernels(r);
+    registerPreactConvKernels(r);
     registerFastKernels(r);
     return r;
   }();

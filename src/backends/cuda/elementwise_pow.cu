@@ -1,9 +1,10 @@
 // GPU kernel of Pow(X, Y) with numpy broadcasting; the output has X's type.
 //
-// Types on the GPU: X float/float16/bfloat16/double with Y of any of those or int32/int64; X int32/int64
-// with Y int32/int64/float/double (the CPU reference also takes the other integer types). float^float
-// is computed in float (powf), the rest in double. A constant scalar exponent of 2 squares.
-// Integer 0 to a negative integer power gives 0 (the reference throws).
+// Types: X float/float16/bfloat16/double/int32/int64, Y of any numeric type (the CPU reference,
+// cpu/ref/elementwise_binary.cpp, also takes the other integer types for X). float^float is computed in
+// float (powf), the rest with a float side in double; integer^integer by squaring with wrap-around, an
+// unsigned exponent above INT64_MAX clamped keeping its parity (as the reference). A constant scalar
+// exponent of 2 squares. Integer 0 to a negative integer power gives 0 (the reference throws).
 #include "backends/cuda/elementwise_common.cuh"
 
 namespace kiln::gpu::ew {
@@ -15,20 +16,15 @@ constexpr bool powBaseOk() {
 }
 template <class T, class E>
 constexpr bool powOk() {
-  constexpr bool intE = std::is_same_v<E, int32_t> || std::is_same_v<E, int64_t>;
-  if constexpr (kFloat<T>)
-    return kFloat<E> || intE;
-  else if constexpr (std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t>)
-    return intE || std::is_same_v<E, float> || std::is_same_v<E, double>;
-  else
-    return false;
+  return powBaseOk<T>() && kNumeric<E>;
 }
 
 template <class I>
 __device__ __forceinline__ I intPow(I base, int64_t e) {
   if (e < 0) {
     if (base == 1) return 1;
-    if (base == -1) return (e & 1) ? static_cast<I>(-1) : I{1};
+    if constexpr (std::is_signed_v<I>)
+      if (base == -1) return (e & 1) ? static_cast<I>(-1) : I{1};
     return 0;  // |1 / base^n| < 1 truncates to 0 (0^negative: the reference throws)
   }
   using W = WrapU<I>;
@@ -55,6 +51,11 @@ struct PowOp {
     } else if constexpr (std::is_floating_point_v<CB>) {
       return saturateToInt<CA>(pow(static_cast<double>(a), static_cast<double>(e)));
     } else {
+      if constexpr (std::is_unsigned_v<CB>) {
+        // huge unsigned exponents: clamp, keeping the parity (it decides the sign for base -1)
+        constexpr uint64_t kMax = static_cast<uint64_t>(INT64_MAX);
+        if (static_cast<uint64_t>(e) > kMax) return intPow<CA>(a, static_cast<int64_t>((e & 1) ? kMax : kMax - 1));
+      }
       return intPow<CA>(a, static_cast<int64_t>(e));
     }
   }

@@ -1,8 +1,10 @@
 #include "backends/cuda/blas_helpers.h"
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/fused_transformer.h"
+#include "backends/cuda/matmul_int.h"
 #include "backends/cuda/quant_sampling.h"
 #include "backends/cuda/runtime_params.h"
+#include "backends/cuda/subgraph.h"
 #include "backends/gpu.h"
 
 namespace kiln::gpu {
@@ -16,6 +18,7 @@ const KernelRegistry& kernelRegistry() {
     registerNnKernels(r);
     registerPointwiseKernels(r);
     registerBlasKernels(r);
+    registerIntMatMulKernels(r);  // matmul_int.h
     registerFusedNormKernels(r);
     registerFusedAttentionKernels(r);
     registerQuantKernels(r);     // quant_sampling.h
@@ -28,6 +31,7 @@ const KernelRegistry& kernelRegistry() {
     registerDataDependentKernels(r);
     registerRecurrentKernels(r);
     registerHostParamKernels(r);
+    registerControlFlowKernels(r);     // subgraph.h: Scan, If (their nested graphs use the kernels above)
     return r;
   }();
   return reg;

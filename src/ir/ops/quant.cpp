@@ -122,7 +122,10 @@ void inferBitCast(InferContext& c) {
 
 }  // namespace
 
+void registerMatMulIntegerOp(OpRegistry& reg);  // matmul_integer.cpp (registered with this family)
+
 void registerQuantOps(OpRegistry& reg) {
+  registerMatMulIntegerOp(reg);
   reg.add({"QuantizeLinear", 2, 3, 1, 1, inferQuantize,
            "y = saturate(round_half_even(x / scale) + zero_point) (float8/float4 outputs: cast of x / scale); "
            "attrs axis, block_size, saturate, output_dtype, precision"});

@@ -1,11 +1,14 @@
-// Private helpers of Scan (src/ir/ops/scan.cpp, src/backends/cpu/ref/scan.cpp): the validated layout of a
-// Scan node's inputs, outputs and attributes, so that inference and the kernel agree.
+// Private helpers of Scan (src/ir/ops/scan.cpp, src/backends/cpu/ref/scan.cpp, src/backends/cuda/control_flow.cpp):
+// the validated layout of a Scan node's inputs, outputs and attributes, so that inference and the kernels
+// agree, and where the slices of a scanned axis lie.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/dtype.h"
 #include "ir/graph.h"
 #include "ir/op_registry.h"
 
@@ -58,6 +61,21 @@ inline Layout layoutOf(const Node& n) {
   l.inDirs = listAttr(n.attrs, "scan_input_directions", l.M, true);
   l.outDirs = listAttr(n.attrs, "scan_output_directions", l.K, true);
   return l;
+}
+
+//! A tensor seen as [outer, len, inner bytes] around `axis`: slice i of the axis is `outer` runs of `inner`
+//! bytes, `len * inner` bytes apart, starting at byte i * inner.
+struct Split3 {
+  int64_t outer{1}, len{1};
+  std::size_t inner{1};
+};
+inline Split3 splitAt(const Shape& s, int64_t axis, DataType t) {
+  Split3 r;
+  for (int64_t d = 0; d < axis; ++d) r.outer *= s[static_cast<size_t>(d)];
+  r.len = s[static_cast<size_t>(axis)];
+  r.inner = dataTypeSize(t);
+  for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) r.inner *= static_cast<std::size_t>(s[d]);
+  return r;
 }
 
 }  // namespace kiln::ir::scan

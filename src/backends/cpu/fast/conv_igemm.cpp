@@ -22,6 +22,7 @@
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/ref/nn_impl.h"
 #include "core/cpu_features.h"
+#include "core/large_alloc.h"
 #include "core/thread_pool.h"
 #include "ir/ops/fused_activation.h"
 
@@ -140,7 +141,7 @@ class IgemmConv : public Kernel {
     if (transposed_) {  // panels of 16 output channels, K x 16 each (zero-padded)
       const float* W = wd.as<float>();
       const int64_t panels = (M_ + kNR - 1) / kNR;
-      packed_.assign(static_cast<size_t>(panels * K_ * kNR), 0.f);
+      packed_ = LargeArray<float>(static_cast<size_t>(panels * K_ * kNR));
       for (int64_t m = 0; m < M_; ++m)
         for (int64_t k = 0; k < K_; ++k) packed_[static_cast<size_t>(((m / kNR) * K_ + k) * kNR + m % kNR)] = W[m * K_ + k];
       return;
@@ -148,7 +149,7 @@ class IgemmConv : public Kernel {
     const int64_t blocks = (K_ + kKC - 1) / kKC;
     kc_ = (K_ + blocks - 1) / blocks;  // even blocks of K
     Mp_ = (M_ + kMR - 1) / kMR * kMR;
-    packed_.assign(static_cast<size_t>(Mp_ * K_), 0.f);
+    packed_ = LargeArray<float>(static_cast<size_t>(Mp_ * K_));
     const float* W = wd.as<float>();
     for (int64_t k0 = 0; k0 < K_; k0 += kc_) {
       const int64_t kc = std::min(kc_, K_ - k0);
@@ -410,7 +411,7 @@ class IgemmConv : public Kernel {
   ir::FusedActivation act_;
   int64_t M_{0}, C_{0}, kh_{1}, kw_{1}, K_{0}, kc_{1}, Mp_{0};
   bool transposed_{false};
-  std::vector<float> packed_;  // per block of kc_ of K: Mp_ / 6 row tiles of kc x 6 floats (k-major)
+  LargeArray<float> packed_;  // per block of kc_ of K: Mp_ / 6 row tiles of kc x 6 floats (k-major)
 };
 
 struct IgemmConvN : IgemmConv {

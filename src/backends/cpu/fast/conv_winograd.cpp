@@ -13,6 +13,7 @@
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
+#include "core/large_alloc.h"
 #include "core/thread_pool.h"
 #include "ir/ops/fused_activation.h"
 
@@ -57,7 +58,7 @@ class WinogradConv : public Kernel {
     M_ = wd.shape[0];
     C_ = wd.shape[1];
     const float* g = wd.as<float>();
-    u_.assign(static_cast<size_t>(16 * M_ * C_), 0.f);
+    u_ = LargeArray<float>(static_cast<size_t>(16 * M_ * C_));
     for (int64_t m = 0; m < M_; ++m)
       for (int64_t c = 0; c < C_; ++c) {
         const float* k = g + (m * C_ + c) * 9;
@@ -182,7 +183,7 @@ class WinogradConv : public Kernel {
   ir::nn::Window window_;
   ir::FusedActivation act_;
   int64_t M_{0}, C_{0};
-  std::vector<float> u_;  // [16][M][C]
+  LargeArray<float> u_;  // [16][M][C]
 };
 
 }  // namespace

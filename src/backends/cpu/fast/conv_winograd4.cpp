@@ -13,6 +13,7 @@
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
+#include "core/large_alloc.h"
 #include "core/thread_pool.h"
 #include "ir/ops/fused_activation.h"
 
@@ -59,22 +60,45 @@ class Winograd4Conv : public Kernel {
     // G (6x3): rows (1/4, 0, 0), (-1/6, -1/6, -1/6), (-1/6, 1/6, -1/6), (1/24, 1/12, 1/6), (1/24, -1/12, 1/6), (0, 0, 1)
     static const double G[kA][3] = {{0.25, 0, 0},           {-1.0 / 6, -1.0 / 6, -1.0 / 6}, {-1.0 / 6, 1.0 / 6, -1.0 / 6},
                                     {1.0 / 24, 1.0 / 12, 1.0 / 6}, {1.0 / 24, -1.0 / 12, 1.0 / 6}, {0, 0, 1}};
-    u_.assign(static_cast<size_t>(kA * kA * M_ * C_), 0.f);
-    for (int64_t m = 0; m < M_; ++m)
-      for (int64_t c = 0; c < C_; ++c) {
-        const float* k = g + (m * C_ + c) * 9;
-        double t[kA][3];  // G g
-        for (int i = 0; i < kA; ++i)
-          for (int j = 0; j < 3; ++j) t[i][j] = G[i][0] * k[j] + G[i][1] * k[3 + j] + G[i][2] * k[6 + j];
-        for (int i = 0; i < kA; ++i)
-          for (int j = 0; j < kA; ++j)  // (G g) G^T
-            u_[static_cast<size_t>(((i * kA + j) * M_ + m) * C_ + c)] =
-                static_cast<float>(t[i][0] * G[j][0] + t[i][1] * G[j][1] + t[i][2] * G[j][2]);
-      }
+    // sgemm reads the unpacked U only in its matrix-vector paths (one tile per image, or one output
+    // channel): keep U only where the build-time shapes allow that.
+    const ir::Shape& ys = node.outputs[0]->shape;
+    const bool keepU = M_ < 2 || ys.size() != 4 || ys[2] < 0 || ys[3] < 0 || ((ys[2] + kM - 1) / kM) * ((ys[3] + kM - 1) / kM) < 2;
     per_ = sgemmPackedASize(M_, C_);
-    packed_.assign(static_cast<size_t>(per_ * kA * kA + 8), 0.f);
-    for (int xi = 0; xi < kA * kA; ++xi)
-      sgemmPackA(M_, C_, MatrixView{u_.data() + xi * M_ * C_, C_, 1}, packed_.data() + xi * per_);
+    packed_ = LargeArray<float>(static_cast<size_t>(per_ * kA * kA + 8));
+    if (keepU) u_ = LargeArray<float>(static_cast<size_t>(kA * kA * M_ * C_));
+    // U = G g G^T for 6 output channels at a time ([36][6][C], stays in cache), then packed into place
+    constexpr int64_t kRows = 6;
+    // (in double; loops over c innermost so that they vectorize: the taps of one output channel transposed
+    // to [9][C] first)
+    const std::size_t C = static_cast<std::size_t>(C_);
+    std::vector<float> part(static_cast<size_t>(kA * kA * kRows) * C), taps(9 * C);
+    std::vector<double> t(static_cast<size_t>(kA * 3) * C);  // G g: [6][3][C]
+    for (int64_t m0 = 0; m0 < M_; m0 += kRows) {
+      const int64_t mc = std::min(kRows, M_ - m0);
+      for (int64_t m = m0; m < m0 + mc; ++m) {
+        const float* gm = g + m * C_ * 9;
+        for (std::size_t c = 0; c < C; ++c)
+          for (std::size_t q = 0; q < 9; ++q) taps[q * C + c] = gm[c * 9 + q];
+        for (int i = 0; i < kA; ++i)
+          for (int j = 0; j < 3; ++j) {
+            const float *k0 = &taps[static_cast<size_t>(j) * C], *k1 = k0 + 3 * C, *k2 = k0 + 6 * C;
+            double* ti = &t[static_cast<size_t>(i * 3 + j) * C];
+            for (std::size_t c = 0; c < C; ++c) ti[c] = G[i][0] * k0[c] + G[i][1] * k1[c] + G[i][2] * k2[c];
+          }
+        for (int i = 0; i < kA; ++i)
+          for (int j = 0; j < kA; ++j) {  // (G g) G^T
+            const double *t0 = &t[static_cast<size_t>(i * 3) * C], *t1 = t0 + C, *t2 = t1 + C;
+            float* u = &part[static_cast<size_t>((i * kA + j) * mc + (m - m0)) * C];
+            for (std::size_t c = 0; c < C; ++c) u[c] = static_cast<float>(t0[c] * G[j][0] + t1[c] * G[j][1] + t2[c] * G[j][2]);
+          }
+      }
+      for (int xi = 0; xi < kA * kA; ++xi) {
+        const float* rows = part.data() + xi * mc * C_;
+        sgemmPackARows(M_, C_, m0, m0 + mc, MatrixView{rows, C_, 1}, packed_.data() + xi * per_);
+        if (keepU) std::copy(rows, rows + mc * C_, u_.data() + (xi * M_ + m0) * C_);
+      }
+    }
   }
 
   nn::Geom3 geometry(const TensorView& x, const TensorView& y) const {
@@ -98,6 +122,7 @@ class Winograd4Conv : public Kernel {
     const int64_t H = g.in[1], W = g.in[2], OH = g.out[1], OW = g.out[2], pt = g.pb[1], pl = g.pb[2];
     const int64_t tH = (OH + kM - 1) / kM, tW = (OW + kM - 1) / kM, T = tH * tW;
     if (T == 0) return;
+    if ((T < 2 || M_ < 2) && u_.empty()) badData("Conv (winograd4): one tile or one channel at shapes the kernel was not prepared for");
     float* V = static_cast<float*>(ctx.workspace);
     float* Mb = V + alignUp(static_cast<std::size_t>(kA * kA * C_ * T) * sizeof(float)) / sizeof(float);
     const float* B = ex.bias;
@@ -150,8 +175,8 @@ class Winograd4Conv : public Kernel {
       // 36 products [M, C] x [C, T] (U packed once)
       parallelFor(ctx.pool, kA * kA, [&](int64_t k0, int64_t k1) {
         const bool alone = k1 - k0 == kA * kA;  // no other task: let sgemm split the product itself
-        for (int64_t k = k0; k < k1; ++k)
-          sgemm(M_, T, C_, {u_.data() + k * M_ * C_, C_, 1}, {V + k * C_ * T, T, 1}, Mb + k * M_ * T, T, false, nullptr,
+        for (int64_t k = k0; k < k1; ++k)  // (without U, A is never read unpacked: T >= 2 and M >= 2)
+          sgemm(M_, T, C_, {(u_.empty() ? packed_.data() : u_.data()) + k * M_ * C_, C_, 1}, {V + k * C_ * T, T, 1}, Mb + k * M_ * T, T, false, nullptr,
                 alone ? ctx.pool : nullptr, nullptr, packed_.data() + k * per_);
       });
       // output transform + bias, one row of tiles at a time: A^T over the 6 rows of m for all tiles (loads
@@ -210,8 +235,8 @@ class Winograd4Conv : public Kernel {
   ir::nn::Window window_;
   ir::FusedActivation act_;
   int64_t M_{0}, C_{0}, per_{0};
-  std::vector<float> u_;       // [36][M][C]
-  std::vector<float> packed_;  // u_ packed for sgemm, per_ floats per matrix
+  LargeArray<float> u_;       // [36][M][C] (only where sgemm may need it unpacked)
+  LargeArray<float> packed_;  // U packed for sgemm, per_ floats per matrix
 };
 
 }  // namespace

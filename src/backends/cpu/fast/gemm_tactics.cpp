@@ -13,6 +13,7 @@
 #include "backends/cpu/fast/fast.h"
 #include "backends/cpu/gemm/sgemm.h"
 #include "backends/cpu/ref/nn_impl.h"
+#include "core/large_alloc.h"
 #include "core/thread_pool.h"
 #include "ir/ops/fused_activation.h"
 
@@ -60,7 +61,7 @@ struct GemmEpi {
 //! A constant 2-D float32 B (MatMul / Gemm weights) packed once into sgemm's panels at construction, so
 //! that runs skip packing it (about M / (2 * 16) of the product's time otherwise: 5-25% for M = 64..200).
 struct PackedB {
-  std::vector<float> buf;
+  LargeArray<float> buf;
   int64_t off{0}, K{0}, N{0};
 
   //! `value` is B as the node sees it ([K, N], or [N, K] with `trans`).
@@ -69,7 +70,7 @@ struct PackedB {
     const int64_t r0 = value->constant->shape[0], r1 = value->constant->shape[1];
     const int64_t k = trans ? r1 : r0, n = trans ? r0 : r1;
     if (k <= 0 || n < 2 || k > sgemmMaxPackedK() || sgemmPackedBSize(k, n) > (int64_t{1} << 26)) return;
-    buf.assign(static_cast<std::size_t>(sgemmPackedBSize(k, n) + 8), 0.f);
+    buf = LargeArray<float>(static_cast<std::size_t>(sgemmPackedBSize(k, n) + 8));
     off = static_cast<int64_t>((32 - reinterpret_cast<uintptr_t>(buf.data()) % 32) % 32 / sizeof(float));
     const float* p = value->constant->as<float>();
     sgemmPackB(k, n, trans ? MatrixView{p, 1, r1} : MatrixView{p, r1, 1}, buf.data() + off);
@@ -264,7 +265,7 @@ class ConvGemm : public Kernel {
     if (M <= 0 || rows <= 0 || M % group_ != 0 || wv->constant->numel() != M * rows) return;
     const int64_t mpg = M / group_, per = sgemmPackedASize(mpg, rows);
     if (per * group_ > (int64_t{1} << 28)) return;
-    packedW_.assign(static_cast<size_t>(per * group_ + 8), 0.f);
+    packedW_ = LargeArray<float>(static_cast<size_t>(per * group_ + 8));
     const float* W = wv->constant->as<float>();
     for (int64_t grp = 0; grp < group_; ++grp)
       sgemmPackA(mpg, rows, MatrixView{W + grp * mpg * rows, rows, 1}, packedW_.data() + grp * per);
@@ -509,7 +510,7 @@ class ConvGemm : public Kernel {
   int64_t group_;
   ir::nn::Window window_;
   ir::FusedActivation act_;
-  std::vector<float> packedW_;  // per group sgemmPackedASize(M / group, rows) floats (empty: pack per run)
+  LargeArray<float> packedW_;  // per group sgemmPackedASize(M / group, rows) floats (empty: pack per run)
   int64_t packedM_{-1}, packedRows_{-1}, packedPer_{0};
 };
 

@@ -58,6 +58,10 @@ void sgemmPackB(int64_t K, int64_t N, MatrixView B, float* out);
 int64_t sgemmPackedASize(int64_t M, int64_t K);
 //! Packs A into `out` (sgemmPackedASize floats, 32-byte aligned) for sgemm's `prepackedA`.
 void sgemmPackA(int64_t M, int64_t K, MatrixView A, float* out);
+//! Packs only rows [i0, i1) of A (i0 a multiple of 6) into their place in sgemmPackA's layout of the whole
+//! M x K matrix in `out` (other rows untouched): `rows` views row i0 as its row 0. For callers that make
+//! A a few rows at a time (Winograd's transformed weights) and need no full copy of it.
+void sgemmPackARows(int64_t M, int64_t K, int64_t i0, int64_t i1, MatrixView rows, float* out);
 
 //! Name of the micro-kernel in use ("6x16_avx2_fma" or "6x16_portable").
 const char* sgemmKernelName();

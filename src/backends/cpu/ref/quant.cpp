@@ -226,7 +226,10 @@ class BitCastKernel : public Kernel {
 
 }  // namespace
 
+void registerMatMulIntegerKernels(KernelRegistry& reg);  // matmul_integer.cpp (registered with this family)
+
 void registerQuantKernels(KernelRegistry& reg) {
+  registerMatMulIntegerKernels(reg);
   reg.add("QuantizeLinear", refTactic<QuantizeKernel>());
   reg.add("DequantizeLinear", refTactic<DequantizeKernel>());
   reg.add("DynamicQuantizeLinear", refTactic<DynamicQuantizeKernel>());

@@ -53,19 +53,8 @@ std::vector<TD> runBody(const ir::Graph& body, const std::vector<TD>& inputs) {
   return res;
 }
 
-//! (outer, len, inner bytes) of a tensor split at `axis`.
-struct Split3 {
-  int64_t outer{1}, len{1};
-  std::size_t inner{1};
-};
-Split3 splitAt(const ir::Shape& s, int64_t axis, DataType t) {
-  Split3 r;
-  for (int64_t d = 0; d < axis; ++d) r.outer *= s[static_cast<size_t>(d)];
-  r.len = s[static_cast<size_t>(axis)];
-  r.inner = dataTypeSize(t);
-  for (size_t d = static_cast<size_t>(axis) + 1; d < s.size(); ++d) r.inner *= static_cast<std::size_t>(s[d]);
-  return r;
-}
+using ir::scan::Split3;
+using ir::scan::splitAt;
 
 class ScanKernel : public Kernel {
  public:
